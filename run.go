@@ -1,0 +1,561 @@
+package lameduck
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// server is an http.Server run by the App.
+type server struct {
+	name string
+	srv  *http.Server
+	ln   net.Listener
+	done chan struct{} // closed when Serve returned
+}
+
+// readyPoll is how often Run re-runs the ready checks while Starting.
+const readyPoll = 100 * time.Millisecond
+
+// cutGrace is how long Stopping waits, once its budget is spent and handler
+// contexts are cancelled, for handlers to return before connections are
+// force-closed.
+const cutGrace = 100 * time.Millisecond
+
+func (a *App) addServer(srv *http.Server, ln net.Listener, name string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.mustNotHaveStarted("Serve")
+	srv.Handler = a.Handler(srv.Handler)
+	if srv.ReadHeaderTimeout == 0 && srv.ReadTimeout == 0 {
+		srv.ReadHeaderTimeout = 10 * time.Second // a client that never finishes its headers cannot pin the process
+	}
+	userBase := srv.BaseContext
+	srv.BaseContext = func(l net.Listener) context.Context {
+		if userBase == nil {
+			return a.reqCtx
+		}
+		ctx, cancel := context.WithCancelCause(userBase(l))
+		context.AfterFunc(a.reqCtx, func() { cancel(context.Cause(a.reqCtx)) })
+		return ctx
+	}
+	userConnCtx := srv.ConnContext
+	srv.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
+		if userConnCtx != nil {
+			ctx = userConnCtx(ctx, c)
+		}
+		return connContext(ctx, c)
+	}
+	userState := srv.ConnState
+	srv.ConnState = func(c net.Conn, s http.ConnState) {
+		a.track.connState(c, s)
+		if userState != nil {
+			userState(c, s)
+		}
+	}
+	a.servers = append(a.servers, &server{name: name, srv: srv, ln: ln})
+}
+
+// Run starts everything registered, serves until a stop signal, a drain
+// request, Shutdown or Fatal, then goes through the shutdown phases and
+// returns the exit code for os.Exit:
+//
+//	os.Exit(app.Run())
+//
+// The timeline of a shutdown started by SIGTERM at T0, with the default
+// budget (grace period 30s, kill margin 2s, drain delay 5s in Kubernetes):
+//
+//	T0        Draining: /readyz answers 503; servers keep serving; every
+//	          response carries "Connection: close".
+//	T0+5s     Stopping: listeners and idle connections close; a request that
+//	          still arrives on an open connection gets 503 + Retry-After;
+//	          workers' contexts are cancelled; in-flight requests, tracked
+//	          tasks and workers run to completion.
+//	≤T0+23s   Stopping's budget is spent (30s − 2s − flush 2s − close 3s):
+//	          request and task contexts are cancelled, what still runs is
+//	          logged by name and age, connections are force-closed.
+//	          Flushing: flush hooks run, for at most 2s.
+//	≤T0+25s   Closing: closers run in reverse order, for at most 3s.
+//	≤T0+28s   Stopped: Run returns; SIGKILL would have come at T0+30s.
+//
+// A second stop signal makes Run return 128+signal at once, logging what
+// was cut off; the caller must exit then. A SIGTERM that follows a shutdown
+// started by /drain (a preStop hook) is expected and is not a second signal.
+// Run restores signal handling before it returns. It must be called once.
+func (a *App) Run() int {
+	if !a.ran.CompareAndSwap(false, true) {
+		panic("lameduck: Run called twice")
+	}
+	cfg, err := OptionsFromEnv(a.opts, a.opts.LookupEnv)
+	if a.opts.Logger == nil && cfg.Logger != nil {
+		a.log = logger{cfg.Logger}
+	}
+	if err != nil {
+		a.log.log(slog.LevelError, "lameduck: cannot start", "err", err)
+		a.ph.advance(Stopped, time.Now())
+		return ExitConfig
+	}
+	a.cfg = cfg
+	b := cfg.Budget()
+	for _, w := range b.Warnings {
+		a.log.log(slog.LevelWarn, "lameduck: budget", "warning", w)
+	}
+	a.log.log(slog.LevelInfo, "lameduck: starting", "grace_period", cfg.GracePeriod, "budget", b.Total,
+		"drain_delay", b.DrainDelay, "stop", b.Stop, "flush", b.Flush, "close", b.Close)
+
+	sigc := make(chan os.Signal, 8)
+	signal.Notify(sigc, cfg.Signals...)
+	defer signal.Stop(sigc)
+
+	startErr := a.start()
+	if startErr != nil {
+		a.log.log(slog.LevelError, "lameduck: cannot start", "err", startErr)
+		a.request(request{src: byFatal, cause: startErr})
+	} else {
+		go a.becomeReady()
+	}
+
+	sawSignal := false
+	select {
+	case s := <-sigc:
+		sawSignal = true
+		a.request(request{src: bySignal, sig: s, cause: fmt.Errorf("lameduck: %v received", s)})
+	case <-a.requested:
+	}
+	done := make(chan int, 1)
+	go func() { done <- a.shutdown(startErr) }()
+	for {
+		select {
+		case code := <-done:
+			return code
+		case s := <-sigc:
+			if !sawSignal && a.req.src == byDrain {
+				sawSignal = true
+				a.log.log(slog.LevelInfo, "lameduck: stop signal during a drain-started shutdown; continuing", "signal", s.String(), "phase", a.Phase().String())
+				continue
+			}
+			return a.forceExit(s)
+		}
+	}
+}
+
+// forceExit handles a second stop signal.
+func (a *App) forceExit(s os.Signal) int {
+	now := time.Now()
+	cut := append(a.track.runningRequests(now), a.tasks.running(now)...)
+	names := make([]string, 0, len(cut))
+	for _, r := range cut {
+		names = append(names, fmt.Sprintf("%s %s (%v)", r.Kind, r.Name, r.Age.Round(time.Millisecond)))
+	}
+	code := 128 + 15
+	if sn, ok := s.(syscall.Signal); ok {
+		code = 128 + int(sn)
+	}
+	a.log.log(slog.LevelError, "lameduck: second signal, exiting at once", "signal", s.String(),
+		"phase", a.Phase().String(), "cut_off", names, "code", code)
+	return code
+}
+
+// start opens the admin server, the listeners and the workers.
+func (a *App) start() error {
+	a.mu.Lock()
+	a.started = true
+	servers := append([]*server(nil), a.servers...)
+	admin := a.admin
+	workers := append([]*worker(nil), a.workers...)
+	a.mu.Unlock()
+	if admin != nil {
+		if a.cfg.AdminAddr != "" {
+			admin.srv.Addr = a.cfg.AdminAddr
+		}
+		servers = append([]*server{admin}, servers...)
+	}
+	for i, s := range servers {
+		if s.ln == nil {
+			addr := s.srv.Addr
+			if addr == "" {
+				addr = ":http"
+			}
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				for _, o := range servers[:i] {
+					o.ln.Close()
+					o.ln = nil
+				}
+				return fmt.Errorf("lameduck: listen for %s server: %w", nameOr(s.name, "http"), err)
+			}
+			s.ln = ln
+		}
+		if s.name == "" {
+			s.name = "http " + s.ln.Addr().String()
+		}
+	}
+	for _, s := range servers {
+		s.done = make(chan struct{})
+		ln := s.ln
+		if s != admin {
+			ln = &trackingListener{Listener: s.ln, t: &a.track}
+		}
+		go func() {
+			defer close(s.done)
+			if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				a.Fatal(fmt.Errorf("lameduck: %s server failed: %w", s.name, err))
+			}
+		}()
+		a.log.log(slog.LevelInfo, "lameduck: listening", "server", s.name, "addr", s.ln.Addr().String())
+	}
+	for _, w := range workers {
+		a.startWorker(w)
+	}
+	return nil
+}
+
+func nameOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// becomeReady moves Starting to Serving once every ready check passes.
+func (a *App) becomeReady() {
+	t := time.NewTicker(readyPoll)
+	defer t.Stop()
+	for {
+		if a.checksPass(context.Background()) == nil {
+			a.mu.Lock()
+			if !a.shuttingDown() {
+				a.enter(Serving)
+			}
+			a.mu.Unlock()
+			return
+		}
+		select {
+		case <-a.requested:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (a *App) shuttingDown() bool {
+	select {
+	case <-a.requested:
+		return true
+	default:
+		return false
+	}
+}
+
+// enter advances to phase p and logs the change.
+func (a *App) enter(p Phase, attrs ...any) {
+	if prev, took, ok := a.ph.advance(p, time.Now()); ok {
+		a.log.phase(p, prev, took, attrs...)
+	}
+}
+
+// shutdown is the owner of the shutdown sequence; it returns the exit code.
+func (a *App) shutdown(startErr error) int {
+	r := a.req
+	b := a.cfg.Budget()
+	if r.src == byDrain {
+		// The grace period started with the preStop hook that called /drain.
+		b = a.cfg.budget(a.cfg.GracePeriod - a.cfg.KillMargin)
+	}
+	deadline := r.at.Add(b.Total)
+
+	a.mu.Lock()
+	neverServed := a.Phase() == Starting
+	a.track.draining.Store(true) // from here on readiness fails and responses close connections
+	a.enter(Draining, "cause", r.cause.Error(), "budget", b.Total)
+	a.mu.Unlock()
+	unclean := startErr != nil || a.fatal.Load()
+
+	if !neverServed && b.DrainDelay > 0 {
+		a.drainDelay(b.DrainDelay)
+	}
+
+	// Stopping.
+	stopEnd := deadline.Add(-b.Flush - b.Close)
+	if a.cfg.StopTimeout > 0 {
+		stopEnd = minTime(stopEnd, time.Now().Add(a.cfg.StopTimeout))
+	}
+	a.enter(Stopping)
+	a.track.closeGate()
+	a.workCancel(fmt.Errorf("lameduck: stopping: %w", r.cause))
+	a.mu.Lock()
+	servers := append([]*server(nil), a.servers...)
+	workers := append([]*worker(nil), a.workers...)
+	a.mu.Unlock()
+
+	shutdownCtx, cancelShutdown := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, s := range servers {
+		if s.done != nil {
+			wg.Go(func() { _ = s.srv.Shutdown(shutdownCtx) })
+		}
+	}
+	if !a.waitDrained(stopEnd, workers) {
+		unclean = true
+		a.cutOff(workers)
+	}
+	for _, s := range servers {
+		_ = s.srv.Close()
+	}
+	cancelShutdown()
+	wg.Wait()
+	for _, s := range servers {
+		if s.done != nil {
+			<-s.done
+		}
+	}
+
+	// Flushing.
+	a.enter(Flushing)
+	if !a.runFlushes(minTime(time.Now().Add(b.Flush), deadline.Add(-b.Close))) {
+		unclean = true
+	}
+
+	// Closing.
+	a.enter(Closing)
+	if !a.runClosers(minTime(time.Now().Add(b.Close), deadline)) {
+		unclean = true
+	}
+	if a.admin != nil && a.admin.done != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_ = a.admin.srv.Shutdown(ctx) // lets a /drain response finish
+		cancel()
+		_ = a.admin.srv.Close()
+		<-a.admin.done
+	}
+
+	code := ExitOK
+	switch {
+	case startErr != nil:
+		code = ExitConfig
+	case unclean || a.fatal.Load():
+		code = ExitUnclean
+	}
+	a.reqCancel(context.Canceled)
+	a.tasks.cancel(context.Canceled)
+	a.enter(Stopped, "code", code)
+	a.summary(r, b, code)
+	return code
+}
+
+// drainDelay waits out the lame-duck period, ending early when the drain
+// is adaptive (DrainQuiet > 0) and no request has arrived for DrainQuiet,
+// though never before DrainMin.
+func (a *App) drainDelay(max time.Duration) {
+	start := time.Now()
+	end := start.Add(max)
+	a.track.lastArrival.Store(start.UnixNano())
+	for {
+		wake := end
+		if q := a.cfg.DrainQuiet; q > 0 {
+			quietAt := time.Unix(0, a.track.lastArrival.Load()).Add(q)
+			wake = minTime(end, maxTime(quietAt, start.Add(a.cfg.DrainMin)))
+		}
+		d := time.Until(wake)
+		if d <= 0 {
+			if wake.Before(end) {
+				a.log.log(slog.LevelInfo, "lameduck: drain ended early", "quiet", a.cfg.DrainQuiet,
+					"after", time.Since(start).Round(time.Millisecond))
+			}
+			return
+		}
+		time.Sleep(d) // lastArrival only moves forward: recompute and sleep again if it did
+	}
+}
+
+// waitDrained waits until no request is in flight, no response is being
+// written and every task and worker has returned, or until end.
+func (a *App) waitDrained(end time.Time, workers []*worker) bool {
+	timer := time.NewTimer(time.Until(end))
+	defer timer.Stop()
+	for {
+		if a.track.idle() && workersDone(workers) && a.tasks.closeIfEmpty() {
+			return true
+		}
+		select {
+		case <-a.track.kick:
+		case <-timer.C:
+			return false
+		}
+	}
+}
+
+func workersDone(ws []*worker) bool {
+	for _, w := range ws {
+		if w.done != nil {
+			select {
+			case <-w.done:
+			default:
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// cutOff ends what is still running when Stopping's budget is spent.
+func (a *App) cutOff(workers []*worker) {
+	now := time.Now()
+	reqs := a.track.runningRequests(now)
+	tasks := a.tasks.running(now)
+	for _, w := range workers {
+		if !workersDone([]*worker{w}) {
+			tasks = append(tasks, running{Kind: "worker", Name: w.name, Age: now.Sub(a.ph.enteredAt(Starting))})
+		}
+	}
+	a.log.log(slog.LevelError, "lameduck: stop budget spent", "requests", len(reqs), "tasks", len(tasks))
+	for _, r := range append(reqs, tasks...) {
+		a.log.stillRunning(r, Stopping)
+	}
+	a.stats.cutRequests.Add(int64(len(reqs)))
+	a.stats.cutTasks.Add(int64(len(tasks)))
+	a.reqCancel(ErrDeadline)
+	a.tasks.cancel(ErrDeadline)
+	a.tasks.closeNow()
+	// Give cancelled handlers a moment to return before their connections close.
+	t := time.NewTimer(cutGrace)
+	defer t.Stop()
+	for !a.track.idle() {
+		select {
+		case <-a.track.kick:
+		case <-t.C:
+			return
+		}
+	}
+}
+
+// runFlushes runs the flush hooks concurrently until end.
+func (a *App) runFlushes(end time.Time) bool {
+	a.mu.Lock()
+	hooks := append([]hook(nil), a.flushes...)
+	a.mu.Unlock()
+	if len(hooks) == 0 {
+		return true
+	}
+	ctx, cancel := context.WithDeadlineCause(context.Background(), end, ErrDeadline)
+	defer cancel()
+	errs := make(chan error, len(hooks))
+	pending := make(map[string]int)
+	var mu sync.Mutex
+	for _, h := range hooks {
+		mu.Lock()
+		pending[h.name]++
+		mu.Unlock()
+		go func() {
+			err := a.protect("flush", h.name, func() error { return h.fn(ctx) })
+			mu.Lock()
+			pending[h.name]--
+			mu.Unlock()
+			if err != nil {
+				err = fmt.Errorf("flush %q: %w", h.name, err)
+			}
+			errs <- err
+		}()
+	}
+	ok := true
+	for range hooks {
+		select {
+		case err := <-errs:
+			if err != nil {
+				ok = false
+				a.log.log(slog.LevelError, "lameduck: flush failed", "err", err)
+			}
+		case <-ctx.Done():
+			mu.Lock()
+			for name, n := range pending {
+				if n > 0 {
+					a.log.stillRunning(running{Kind: "flush", Name: name}, Flushing)
+				}
+			}
+			mu.Unlock()
+			return false
+		}
+	}
+	return ok
+}
+
+// runClosers runs the closers in reverse order of registration until end.
+func (a *App) runClosers(end time.Time) bool {
+	a.mu.Lock()
+	hooks := append([]hook(nil), a.closers...)
+	a.mu.Unlock()
+	ctx, cancel := context.WithDeadlineCause(context.Background(), end, ErrDeadline)
+	defer cancel()
+	ok := true
+	for i := len(hooks) - 1; i >= 0; i-- {
+		h := hooks[i]
+		if ctx.Err() != nil {
+			ok = false
+			a.log.log(slog.LevelError, "lameduck: closer not run: close budget spent", "closer", h.name)
+			continue
+		}
+		errc := make(chan error, 1)
+		start := time.Now()
+		go func() { errc <- a.protect("closer", h.name, func() error { return h.fn(ctx) }) }()
+		select {
+		case err := <-errc:
+			if err != nil {
+				ok = false
+				a.log.log(slog.LevelError, "lameduck: closer failed", "closer", h.name, "err", err)
+			} else {
+				a.log.log(slog.LevelDebug, "lameduck: closed", "closer", h.name, "took", time.Since(start))
+			}
+		case <-ctx.Done():
+			ok = false
+			a.log.stillRunning(running{Kind: "closer", Name: h.name, Age: time.Since(start)}, Closing)
+		}
+	}
+	return ok
+}
+
+// summary writes the one record that describes the whole shutdown.
+func (a *App) summary(r request, b Budget, code int) {
+	durations := make([]any, 0, numPhases)
+	for p := Draining; p < Stopped; p++ {
+		durations = append(durations, slog.Duration(p.String(), a.ph.enteredAt(p+1).Sub(a.ph.enteredAt(p))))
+	}
+	st := a.Stats()
+	src := [...]string{bySignal: "signal", byDrain: "drain", byCall: "call", byFatal: "fatal"}[r.src]
+	args := []any{
+		"code", code, "cause", r.cause.Error(), "trigger", src,
+		"budget", b.Total, "used", time.Since(r.at).Round(time.Millisecond),
+		slog.Group("phases", durations...),
+		"served_draining", st.ServedDraining, "refused", st.Refused,
+		"cut_requests", st.CutRequests, "cut_tasks", st.CutTasks,
+	}
+	if r.sig != nil {
+		args = append(args, "signal", r.sig.String())
+	}
+	level := slog.LevelInfo
+	if code != ExitOK {
+		level = slog.LevelError
+	}
+	a.log.log(level, "lameduck: stopped", args...)
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,230 @@
+package lameduck
+
+import (
+	"context"
+	"crypto/tls"
+	"net"
+	"net/http"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// closedBit marks the request gate closed: it works like a sync.WaitGroup
+// that refuses Add once Wait has begun. The low bits count requests in flight.
+const closedBit = 1 << 62
+
+// tracker follows every request and connection of an App's HTTP servers.
+//
+// The per-request path (middleware.ServeHTTP) costs two atomic adds on the
+// gate, one atomic load of the draining flag and, for connections accepted by
+// an App listener, a context lookup and two atomic stores that record the
+// request on its connection, so that requests still running at the deadline
+// can be named. Everything else (the connection registry, ages, the drained
+// condition) is paid per connection or only while shutting down.
+type tracker struct {
+	gate        atomic.Int64 // requests in flight | closedBit
+	draining    atomic.Bool
+	activeConns atomic.Int64 // connections in http.StateActive
+	lastArrival atomic.Int64 // unix nanos of the newest request; written only while draining
+
+	servedDraining atomic.Int64
+	refused        atomic.Int64
+
+	kick chan struct{} // capacity 1: "something reached zero, re-check"
+
+	mu    sync.Mutex
+	conns map[*trackedConn]struct{}
+	slow  map[*http.Request]time.Time // requests not recorded on a trackedConn
+}
+
+func (t *tracker) init() {
+	t.kick = make(chan struct{}, 1)
+	t.conns = make(map[*trackedConn]struct{})
+	t.slow = make(map[*http.Request]time.Time)
+}
+
+func (t *tracker) poke() {
+	select {
+	case t.kick <- struct{}{}:
+	default:
+	}
+}
+
+// inFlight returns the number of requests inside the middleware.
+func (t *tracker) inFlight() int64 { return t.gate.Load() &^ closedBit }
+
+// closeGate refuses every request that has not entered yet.
+func (t *tracker) closeGate() { t.gate.Or(closedBit); t.poke() }
+
+// idle reports whether no request is in flight and no connection is still
+// writing a response.
+func (t *tracker) idle() bool { return t.inFlight() == 0 && t.activeConns.Load() == 0 }
+
+// middleware is the handler App.Handler returns.
+type middleware struct {
+	t    *tracker
+	next http.Handler
+}
+
+func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	t := m.t
+	if t.gate.Add(1)&closedBit != 0 {
+		m.leave()
+		refuse(w)
+		t.refused.Add(1)
+		return
+	}
+	defer m.leave()
+	c, _ := r.Context().Value(connKey{}).(*trackedConn)
+	if c == nil || !c.cur.CompareAndSwap(nil, r) {
+		c = nil
+		t.mu.Lock()
+		t.slow[r] = time.Now()
+		t.mu.Unlock()
+	}
+	if t.draining.Load() {
+		m.drainingRequest(w)
+	}
+	defer m.done(c, r) // deferred so a panicking handler is still accounted for
+	m.next.ServeHTTP(w, r)
+}
+
+func (m *middleware) done(c *trackedConn, r *http.Request) {
+	if c != nil {
+		c.cur.Store(nil)
+		return
+	}
+	m.t.mu.Lock()
+	delete(m.t.slow, r)
+	m.t.mu.Unlock()
+}
+
+func (m *middleware) leave() {
+	if m.t.gate.Add(-1) == closedBit {
+		m.t.poke()
+	}
+}
+
+// drainingRequest is the slow path taken while Draining: the response tells
+// keep-alive clients to reconnect (to another replica), and the arrival is
+// recorded for the adaptive drain delay.
+func (m *middleware) drainingRequest(w http.ResponseWriter) {
+	w.Header().Set("Connection", "close")
+	m.t.lastArrival.Store(time.Now().UnixNano())
+	m.t.servedDraining.Add(1)
+}
+
+var retryAfter = strconv.Itoa(int(DefaultRetryAfter / time.Second))
+
+// refuse answers a request that arrived after Stopping began.
+func refuse(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Connection", "close")
+	h.Set("Retry-After", retryAfter)
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	_, _ = w.Write([]byte("lameduck: shutting down, retry on another replica\n"))
+}
+
+// connKey finds a request's trackedConn in its context.
+type connKey struct{}
+
+// trackedConn is a connection accepted by an App listener.
+type trackedConn struct {
+	net.Conn
+	cur    atomic.Pointer[http.Request] // the request being served (HTTP/1)
+	since  atomic.Int64                 // unix nanos when the connection last became active
+	active atomic.Bool
+}
+
+// trackingListener wraps accepted connections in trackedConns.
+type trackingListener struct {
+	net.Listener
+	t *tracker
+}
+
+func (l *trackingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	tc := &trackedConn{Conn: c}
+	l.t.mu.Lock()
+	l.t.conns[tc] = struct{}{}
+	l.t.mu.Unlock()
+	return tc, nil
+}
+
+// asTracked finds the trackedConn under c (which may be a *tls.Conn).
+func asTracked(c net.Conn) *trackedConn {
+	if tc, ok := c.(*trackedConn); ok {
+		return tc
+	}
+	if tc, ok := c.(*tls.Conn); ok {
+		if inner, ok := tc.NetConn().(*trackedConn); ok {
+			return inner
+		}
+	}
+	return nil
+}
+
+// connState is installed as http.Server.ConnState.
+func (t *tracker) connState(c net.Conn, s http.ConnState) {
+	tc := asTracked(c)
+	if tc == nil {
+		return
+	}
+	switch s {
+	case http.StateActive:
+		if !tc.active.Swap(true) {
+			tc.since.Store(time.Now().UnixNano())
+			t.activeConns.Add(1)
+		}
+	case http.StateIdle, http.StateClosed, http.StateHijacked:
+		if tc.active.Swap(false) && t.activeConns.Add(-1) == 0 {
+			t.poke()
+		}
+		if s != http.StateIdle {
+			t.mu.Lock()
+			delete(t.conns, tc)
+			t.mu.Unlock()
+		}
+	}
+}
+
+// connContext is installed as http.Server.ConnContext.
+func connContext(ctx context.Context, c net.Conn) context.Context {
+	if tc := asTracked(c); tc != nil {
+		return context.WithValue(ctx, connKey{}, tc)
+	}
+	return ctx
+}
+
+// running describes a request or task still running, for the log.
+type running struct {
+	Kind string        // "request" or "task"
+	Name string        // "POST /incr" or the task's name
+	Age  time.Duration // how long it has been running
+	Peer string        // the client's address, for requests
+}
+
+// runningRequests lists the requests in flight, oldest first.
+func (t *tracker) runningRequests(now time.Time) []running {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []running
+	for c := range t.conns {
+		if r := c.cur.Load(); r != nil {
+			out = append(out, running{Kind: "request", Name: r.Method + " " + r.URL.Path, Peer: r.RemoteAddr,
+				Age: now.Sub(time.Unix(0, c.since.Load()))})
+		}
+	}
+	for r, at := range t.slow {
+		out = append(out, running{Kind: "request", Name: r.Method + " " + r.URL.Path, Peer: r.RemoteAddr, Age: now.Sub(at)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Age > out[j].Age })
+	return out
+}
