@@ -118,6 +118,8 @@ type PhaseStatus struct {
 	Phase          string `json:"phase"`
 	InFlight       int64  `json:"inflight"`
 	Tasks          int64  `json:"tasks"`
+	TasksDone      int64  `json:"tasks_done"`
+	Drained        int64  `json:"drained"`
 	ServedDraining int64  `json:"served_draining"`
 	Refused        int64  `json:"refused"`
 	CutRequests    int64  `json:"cut_requests"`
@@ -129,7 +131,7 @@ func (a *App) servePhase(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	_ = json.NewEncoder(w).Encode(PhaseStatus{
-		Phase: st.Phase.String(), InFlight: st.InFlight, Tasks: st.Tasks,
+		Phase: st.Phase.String(), InFlight: st.InFlight, Tasks: st.Tasks, TasksDone: st.TasksDone, Drained: st.Drained,
 		ServedDraining: st.ServedDraining, Refused: st.Refused,
 		CutRequests: st.CutRequests, CutTasks: st.CutTasks,
 	})

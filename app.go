@@ -115,6 +115,7 @@ func New(o Options) *App {
 	}
 	a.track.init()
 	a.tasks.init()
+	a.tasks.poke = a.track.poke
 	a.reqCtx, a.reqCancel = context.WithCancelCause(context.Background())
 	a.workCtx, a.workCancel = context.WithCancelCause(context.Background())
 	a.log = logger{o.Logger}
@@ -260,6 +261,12 @@ func (a *App) Entered(p Phase) <-chan struct{} {
 	return a.ph.entered[p]
 }
 
+// CutOff returns a channel closed when Stopping's budget is spent and the
+// App cancels request and task contexts (and at the very end of Run).
+// Components with their own graceful stop (gRPC's GracefulStop) race it
+// and fall back to a hard stop.
+func (a *App) CutOff() <-chan struct{} { return a.reqCtx.Done() }
+
 // EnteredAt returns when phase p was entered, or the zero time.
 func (a *App) EnteredAt(p Phase) time.Time { return a.ph.enteredAt(p) }
 
@@ -268,8 +275,12 @@ type Stats struct {
 	Phase Phase
 	// InFlight is the number of requests inside the App's handlers.
 	InFlight int64
-	// Tasks is the number of tracked background tasks running (see Go).
-	Tasks int64
+	// Tasks is the number of tracked background tasks running (see Go);
+	// TasksDone the number that have returned.
+	Tasks, TasksDone int64
+	// Drained counts requests that finished after Stopping began (they
+	// were in flight when the listeners closed).
+	Drained int64
 	// ServedDraining counts requests that arrived while Draining.
 	ServedDraining int64
 	// Refused counts requests refused with 503 after Stopping began.
@@ -281,10 +292,13 @@ type Stats struct {
 
 // Stats returns a snapshot of the App's counters.
 func (a *App) Stats() Stats {
+	tasks, done := a.tasks.count()
 	return Stats{
 		Phase:          a.Phase(),
 		InFlight:       a.track.inFlight(),
-		Tasks:          a.tasks.count(),
+		Tasks:          tasks,
+		TasksDone:      done,
+		Drained:        a.track.drained.Load(),
 		ServedDraining: a.track.servedDraining.Load(),
 		Refused:        a.track.refused.Load(),
 		CutRequests:    a.stats.cutRequests.Load(),

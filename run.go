@@ -310,6 +310,7 @@ func (a *App) shutdown(startErr error) int {
 	for _, s := range servers {
 		_ = s.srv.Close()
 	}
+	a.track.closeHijacked()
 	cancelShutdown()
 	wg.Wait()
 	for _, s := range servers {
@@ -533,7 +534,8 @@ func (a *App) summary(r request, b Budget, code int) {
 		"code", code, "cause", r.cause.Error(), "trigger", src,
 		"budget", b.Total, "used", time.Since(r.at).Round(time.Millisecond),
 		slog.Group("phases", durations...),
-		"served_draining", st.ServedDraining, "refused", st.Refused,
+		"served_draining", st.ServedDraining, "drained", st.Drained, "refused", st.Refused,
+		"tasks_done", st.TasksDone,
 		"cut_requests", st.CutRequests, "cut_tasks", st.CutTasks,
 	}
 	if r.sig != nil {

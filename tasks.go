@@ -14,8 +14,9 @@ type taskSet struct {
 	mu     sync.Mutex
 	next   uint64
 	live   map[uint64]taskInfo
-	closed bool          // set by the owner once Stopping has drained: Go refuses
-	zero   chan struct{} // receives when live becomes empty (capacity 1)
+	done   int64  // tasks that returned
+	closed bool   // set by the owner once Stopping has drained: Go refuses
+	poke   func() // wakes the owner when the last task returns
 
 	ctx    context.Context // cancelled when Stopping's budget runs out
 	cancel context.CancelCauseFunc
@@ -28,14 +29,13 @@ type taskInfo struct {
 
 func (s *taskSet) init() {
 	s.live = make(map[uint64]taskInfo)
-	s.zero = make(chan struct{}, 1)
 	s.ctx, s.cancel = context.WithCancelCause(context.Background())
 }
 
-func (s *taskSet) count() int64 {
+func (s *taskSet) count() (running, done int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return int64(len(s.live))
+	return int64(len(s.live)), s.done
 }
 
 // closeIfEmpty refuses new tasks if none is running and reports whether it did.
@@ -89,13 +89,11 @@ func (a *App) Go(name string, fn func(ctx context.Context) error) error {
 		defer func() {
 			s.mu.Lock()
 			delete(s.live, id)
+			s.done++
 			empty := len(s.live) == 0
 			s.mu.Unlock()
 			if empty {
-				select {
-				case s.zero <- struct{}{}:
-				default:
-				}
+				s.poke()
 			}
 		}()
 		if err := a.protect("task", name, func() error { return fn(s.ctx) }); err != nil {
@@ -127,6 +125,7 @@ type worker struct {
 func (a *App) startWorker(w *worker) {
 	w.done = make(chan struct{})
 	go func() {
+		defer a.track.poke() // Stopping may be waiting for this worker
 		defer close(w.done)
 		err := a.protect("worker", w.name, func() error { return w.fn(a.workCtx) })
 		if err != nil && a.workCtx.Err() == nil {

@@ -32,17 +32,20 @@ type tracker struct {
 
 	servedDraining atomic.Int64
 	refused        atomic.Int64
+	drained        atomic.Int64 // requests that finished after Stopping began
 
 	kick chan struct{} // capacity 1: "something reached zero, re-check"
 
-	mu    sync.Mutex
-	conns map[*trackedConn]struct{}
-	slow  map[*http.Request]time.Time // requests not recorded on a trackedConn
+	mu       sync.Mutex
+	conns    map[*trackedConn]struct{}
+	hijacked map[*trackedConn]struct{}   // hijacked connections whose handler still runs
+	slow     map[*http.Request]time.Time // requests not recorded on a trackedConn
 }
 
 func (t *tracker) init() {
 	t.kick = make(chan struct{}, 1)
 	t.conns = make(map[*trackedConn]struct{})
+	t.hijacked = make(map[*trackedConn]struct{})
 	t.slow = make(map[*http.Request]time.Time)
 }
 
@@ -72,7 +75,9 @@ type middleware struct {
 func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	t := m.t
 	if t.gate.Add(1)&closedBit != 0 {
-		m.leave()
+		if t.gate.Add(-1) == closedBit {
+			t.poke()
+		}
 		refuse(w)
 		t.refused.Add(1)
 		return
@@ -95,6 +100,11 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (m *middleware) done(c *trackedConn, r *http.Request) {
 	if c != nil {
 		c.cur.Store(nil)
+		if c.hijacked.Load() {
+			m.t.mu.Lock()
+			delete(m.t.hijacked, c)
+			m.t.mu.Unlock()
+		}
 		return
 	}
 	m.t.mu.Lock()
@@ -103,8 +113,11 @@ func (m *middleware) done(c *trackedConn, r *http.Request) {
 }
 
 func (m *middleware) leave() {
-	if m.t.gate.Add(-1) == closedBit {
-		m.t.poke()
+	if n := m.t.gate.Add(-1); n&closedBit != 0 {
+		m.t.drained.Add(1)
+		if n == closedBit {
+			m.t.poke()
+		}
 	}
 }
 
@@ -135,9 +148,10 @@ type connKey struct{}
 // trackedConn is a connection accepted by an App listener.
 type trackedConn struct {
 	net.Conn
-	cur    atomic.Pointer[http.Request] // the request being served (HTTP/1)
-	since  atomic.Int64                 // unix nanos when the connection last became active
-	active atomic.Bool
+	cur      atomic.Pointer[http.Request] // the request being served (HTTP/1)
+	since    atomic.Int64                 // unix nanos when the connection last became active
+	active   atomic.Bool
+	hijacked atomic.Bool
 }
 
 // trackingListener wraps accepted connections in trackedConns.
@@ -190,6 +204,13 @@ func (t *tracker) connState(c net.Conn, s http.ConnState) {
 		if s != http.StateIdle {
 			t.mu.Lock()
 			delete(t.conns, tc)
+			if s == http.StateHijacked && tc.cur.Load() != nil {
+				// The handler owns the connection now (a WebSocket, say); the
+				// server no longer tracks it, so the App does, to name it and
+				// close it if Stopping's budget runs out.
+				tc.hijacked.Store(true)
+				t.hijacked[tc] = struct{}{}
+			}
 			t.mu.Unlock()
 		}
 	}
@@ -216,10 +237,16 @@ func (t *tracker) runningRequests(now time.Time) []running {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var out []running
-	for c := range t.conns {
-		if r := c.cur.Load(); r != nil {
-			out = append(out, running{Kind: "request", Name: r.Method + " " + r.URL.Path, Peer: r.RemoteAddr,
-				Age: now.Sub(time.Unix(0, c.since.Load()))})
+	for _, m := range []map[*trackedConn]struct{}{t.conns, t.hijacked} {
+		for c := range m {
+			if r := c.cur.Load(); r != nil {
+				kind := "request"
+				if c.hijacked.Load() {
+					kind = "hijacked connection"
+				}
+				out = append(out, running{Kind: kind, Name: r.Method + " " + r.URL.Path, Peer: r.RemoteAddr,
+					Age: now.Sub(time.Unix(0, c.since.Load()))})
+			}
 		}
 	}
 	for r, at := range t.slow {
@@ -227,4 +254,14 @@ func (t *tracker) runningRequests(now time.Time) []running {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Age > out[j].Age })
 	return out
+}
+
+// closeHijacked force-closes hijacked connections whose handlers still run.
+func (t *tracker) closeHijacked() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for c := range t.hijacked {
+		_ = c.Conn.Close()
+		delete(t.hijacked, c)
+	}
 }
