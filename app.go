@@ -72,9 +72,10 @@ type App struct {
 	workCtx    context.Context
 	workCancel context.CancelCauseFunc
 
-	fatal atomic.Bool
-	ran   atomic.Bool
-	stats shutdownStats
+	fatal           atomic.Bool
+	listenersClosed atomic.Bool
+	ran             atomic.Bool
+	stats           shutdownStats
 }
 
 // source says what started the shutdown.
@@ -143,6 +144,14 @@ func (a *App) Admin(addr string) {
 	defer a.mu.Unlock()
 	a.mustNotHaveStarted("Admin")
 	a.admin = &server{name: "admin", srv: &http.Server{Addr: addr, Handler: a.adminMux, ReadHeaderTimeout: 10 * time.Second}}
+}
+
+// AdminListener is like Admin with a listener the caller opened.
+func (a *App) AdminListener(ln net.Listener) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.mustNotHaveStarted("AdminListener")
+	a.admin = &server{name: "admin", ln: ln, srv: &http.Server{Handler: a.adminMux, ReadHeaderTimeout: 10 * time.Second}}
 }
 
 // AdminHandler returns the admin endpoints (see Admin) to mount on a mux

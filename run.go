@@ -173,7 +173,7 @@ func (a *App) start() error {
 	workers := append([]*worker(nil), a.workers...)
 	a.mu.Unlock()
 	if admin != nil {
-		if a.cfg.AdminAddr != "" {
+		if a.cfg.AdminAddr != "" && admin.ln == nil {
 			admin.srv.Addr = a.cfg.AdminAddr
 		}
 		servers = append([]*server{admin}, servers...)
@@ -206,7 +206,7 @@ func (a *App) start() error {
 		}
 		go func() {
 			defer close(s.done)
-			if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) && !a.listenersClosed.Load() {
 				a.Fatal(fmt.Errorf("lameduck: %s server failed: %w", s.name, err))
 			}
 		}()
@@ -296,13 +296,18 @@ func (a *App) shutdown(startErr error) int {
 	workers := append([]*worker(nil), a.workers...)
 	a.mu.Unlock()
 
-	shutdownCtx, cancelShutdown := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
+	// Stop accepting, then close idle keep-alive connections. Connections
+	// with a request in flight stay open; their responses carry
+	// "Connection: close". http.Server.Shutdown is not used here: it drops
+	// a request read after it began without any response, where the gate
+	// answers 503 + Retry-After; it also polls for idleness every 500ms.
+	a.listenersClosed.Store(true)
 	for _, s := range servers {
 		if s.done != nil {
-			wg.Go(func() { _ = s.srv.Shutdown(shutdownCtx) })
+			_ = s.ln.Close()
 		}
 	}
+	a.track.closeIdle()
 	if !a.waitDrained(stopEnd, workers) {
 		unclean = true
 		a.cutOff(workers)
@@ -311,8 +316,6 @@ func (a *App) shutdown(startErr error) int {
 		_ = s.srv.Close()
 	}
 	a.track.closeHijacked()
-	cancelShutdown()
-	wg.Wait()
 	for _, s := range servers {
 		if s.done != nil {
 			<-s.done

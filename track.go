@@ -201,6 +201,9 @@ func (t *tracker) connState(c net.Conn, s http.ConnState) {
 		if tc.active.Swap(false) && t.activeConns.Add(-1) == 0 {
 			t.poke()
 		}
+		if s == http.StateIdle && t.gate.Load()&closedBit != 0 {
+			_ = tc.Conn.Close() // stopping: a keep-alive connection gets no next request
+		}
 		if s != http.StateIdle {
 			t.mu.Lock()
 			delete(t.conns, tc)
@@ -263,5 +266,18 @@ func (t *tracker) closeHijacked() {
 	for c := range t.hijacked {
 		_ = c.Conn.Close()
 		delete(t.hijacked, c)
+	}
+}
+
+// closeIdle closes keep-alive connections that are between requests.
+// Connections that have not sent a first request yet are left open: what
+// they send is answered (with 503) rather than cut.
+func (t *tracker) closeIdle() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for c := range t.conns {
+		if !c.active.Load() && c.since.Load() != 0 {
+			_ = c.Conn.Close()
+		}
 	}
 }

@@ -1,0 +1,131 @@
+package lameduck_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lameduck-dev/lameduck"
+)
+
+// The test binary doubles as the service under test: TestMain runs
+// childMain instead of the tests when envChild is set, so tests start real
+// processes and send them real signals.
+const envChild = "LAMEDUCK_TEST_CHILD"
+
+// childMain is a small lameduck service. It prints "ports <app> <admin>"
+// on stdout once listening, logs JSON to stderr, and appends what its tasks
+// and closers do to the file $LAMEDUCK_TEST_OUT, one line each.
+func childMain() int {
+	out := os.Getenv("LAMEDUCK_TEST_OUT")
+	var mu sync.Mutex
+	record := func(line string) {
+		mu.Lock()
+		defer mu.Unlock()
+		f, err := os.OpenFile(out, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err != nil {
+			panic(err)
+		}
+		fmt.Fprintln(f, line)
+		f.Close()
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	app := lameduck.New(lameduck.Options{Logger: log})
+	for _, name := range []string{"a", "b", "c"} {
+		app.Close(name, func() error { record("close " + name); return nil })
+	}
+	if f := os.Getenv("LAMEDUCK_TEST_READY_FILE"); f != "" {
+		app.ReadyCheck("ready-file", func(context.Context) error {
+			_, err := os.Stat(f)
+			return err
+		})
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /slow", func(w http.ResponseWriter, r *http.Request) {
+		d, _ := time.ParseDuration(r.URL.Query().Get("d"))
+		time.Sleep(d)
+		fmt.Fprintln(w, "slow done")
+	})
+	mux.HandleFunc("GET /hang", func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done() // only the cut-off cancels it
+		record("hang cancelled: " + context.Cause(r.Context()).Error())
+		http.Error(w, "cancelled", http.StatusServiceUnavailable)
+	})
+	mux.HandleFunc("POST /work", func(w http.ResponseWriter, r *http.Request) {
+		d, _ := time.ParseDuration(r.URL.Query().Get("d"))
+		id := r.URL.Query().Get("id")
+		err := app.Go("work "+id, func(ctx context.Context) error {
+			select {
+			case <-time.After(d):
+				record("task " + id + " done")
+			case <-ctx.Done():
+				record("task " + id + " cancelled")
+			}
+			return nil
+		})
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "accepted", id)
+	})
+	mux.HandleFunc("POST /panic", func(w http.ResponseWriter, r *http.Request) {
+		_ = app.Go("doomed", func(context.Context) error { panic("boom") })
+		fmt.Fprintln(w, "accepted")
+	})
+
+	addr := "127.0.0.1:0"
+	if a := os.Getenv("LAMEDUCK_TEST_ADDR"); a != "" {
+		addr = a
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		// Let the App report the port conflict itself.
+		app.Serve(&http.Server{Addr: addr, Handler: mux})
+		return app.Run()
+	}
+	adminLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	app.ServeListener(&http.Server{Handler: mux}, ln)
+	app.AdminListener(adminLn)
+	fmt.Printf("ports %s %s\n", ln.Addr(), adminLn.Addr())
+	return app.Run()
+}
+
+// phasesIn returns the phases logged, in order.
+func phasesIn(records []map[string]any) []string {
+	var ps []string
+	for _, r := range records {
+		if r["msg"] == "lameduck: phase" {
+			ps = append(ps, r["phase"].(string))
+		}
+	}
+	return ps
+}
+
+// findRecord returns the first log record with msg whose fields contain kv.
+func findRecord(records []map[string]any, msg string, kv ...string) map[string]any {
+next:
+	for _, r := range records {
+		if r["msg"] != msg {
+			continue
+		}
+		for i := 0; i+1 < len(kv); i += 2 {
+			if v := fmt.Sprint(r[kv[i]]); !strings.Contains(v, kv[i+1]) {
+				continue next
+			}
+		}
+		return r
+	}
+	return nil
+}
