@@ -1,0 +1,88 @@
+package lint
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+)
+
+// Config selects what Check reports.
+type Config struct {
+	// Disable lists rule ids not checked anywhere.
+	Disable []string
+}
+
+// WorkloadReport is what lint found for one workload.
+type WorkloadReport struct {
+	Workload *Workload
+	// Budgets has one entry per container.
+	Budgets  []*Budget
+	Findings []Finding
+}
+
+// Result is the outcome of a lint run.
+type Result struct {
+	Workloads []*WorkloadReport
+	// Findings are all findings, sorted by file and position.
+	Findings []Finding
+	Skipped  []Skipped
+	Errors   []*ReadError
+}
+
+// Check runs every enabled rule over the workloads of in.
+func Check(in *Input, cfg Config) (*Result, error) {
+	off := map[string]bool{}
+	for _, id := range cfg.Disable {
+		if RuleByID(id) == nil {
+			return nil, fmt.Errorf("unknown rule %q (see lameduck lint --list-rules)", id)
+		}
+		off[id] = true
+	}
+	res := &Result{Skipped: in.Skipped, Errors: in.Errors}
+	m := Organize(in.Objects)
+	for _, w := range m.Workloads {
+		wr := &WorkloadReport{Workload: w}
+		for i := range w.Spec.Containers {
+			wr.Budgets = append(wr.Budgets, computeBudget(w, i))
+		}
+		for _, r := range rules {
+			if off[r.ID] || w.Disabled(r.ID) {
+				continue
+			}
+			c := &checker{rule: r, budgets: wr.Budgets}
+			r.check(c, w)
+			wr.Findings = append(wr.Findings, c.findings...)
+		}
+		sortFindings(wr.Findings)
+		res.Findings = append(res.Findings, wr.Findings...)
+		res.Workloads = append(res.Workloads, wr)
+	}
+	sortFindings(res.Findings)
+	return res, nil
+}
+
+func sortFindings(fs []Finding) {
+	slices.SortStableFunc(fs, func(a, b Finding) int {
+		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column), cmp.Compare(a.Rule, b.Rule))
+	})
+}
+
+// Worst returns the highest severity among the findings, or -1 if none.
+func (r *Result) Worst() Severity {
+	worst := Severity(-1)
+	for _, f := range r.Findings {
+		worst = max(worst, f.Severity)
+	}
+	return worst
+}
+
+// Count returns how many findings have severity s.
+func (r *Result) Count(s Severity) int {
+	n := 0
+	for _, f := range r.Findings {
+		if f.Severity == s {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,610 @@
+package lint
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"go.yaml.in/yaml/v3"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+)
+
+// MaxFileSize is the largest input read; larger inputs are an error.
+const MaxFileSize = 32 << 20
+
+// StdinName names standard input in messages.
+const StdinName = "<stdin>"
+
+// Object is one Kubernetes object read from the input, decoded into its
+// API type (*appsv1.Deployment, *corev1.Service, ...).
+type Object struct {
+	// File is the input it came from; Line and Column where it starts.
+	File         string
+	Line, Column int
+	// APIVersion, Kind, Name and Namespace identify it.
+	APIVersion, Kind, Name, Namespace string
+	// Obj is the decoded object.
+	Obj runtime.Object
+
+	node       *yaml.Node // the object's mapping node
+	lineOffset int        // line of the document's first line, minus 1
+}
+
+// String returns "Kind namespace/name" (or "Kind name").
+func (o *Object) String() string {
+	if o.Namespace != "" {
+		return o.Kind + " " + o.Namespace + "/" + o.Name
+	}
+	return o.Kind + " " + o.Name
+}
+
+// Pos returns the line and column of the field at path (such as
+// "spec.template.spec.containers[0].lifecycle"), or of its closest
+// ancestor present in the document.
+func (o *Object) Pos(path string) (line, col int) {
+	n := resolve(o.node, parsePath(path))
+	if n == nil {
+		return o.Line, o.Column
+	}
+	return n.Line + o.lineOffset, n.Column
+}
+
+// Skipped is an object that was read but is not checked.
+type Skipped struct {
+	File                   string
+	Line                   int
+	APIVersion, Kind, Name string
+	Reason                 string
+}
+
+// ReadError is input lint cannot read: where, and what was expected.
+type ReadError struct {
+	File         string
+	Line, Column int
+	Msg          string
+}
+
+func (e *ReadError) Error() string {
+	switch {
+	case e.Line > 0 && e.Column > 0:
+		return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Column, e.Msg)
+	case e.Line > 0:
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	return e.File + ": " + e.Msg
+}
+
+// Input is everything read from the paths given to lint.
+type Input struct {
+	Objects []*Object
+	Skipped []Skipped
+	Errors  []*ReadError
+}
+
+// checkedKinds are decoded and checked; every other kind is skipped.
+var checkedKinds = map[string]string{
+	"Deployment":          "apps/v1",
+	"StatefulSet":         "apps/v1",
+	"DaemonSet":           "apps/v1",
+	"Pod":                 "v1",
+	"Service":             "v1",
+	"Ingress":             "networking.k8s.io/v1",
+	"PodDisruptionBudget": "policy/v1",
+}
+
+var decoder = func() runtime.Decoder {
+	scheme := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{
+		appsv1.AddToScheme, corev1.AddToScheme, networkingv1.AddToScheme, policyv1.AddToScheme,
+	} {
+		if err := add(scheme); err != nil {
+			panic(err) // static registration; cannot fail
+		}
+	}
+	return serializer.NewCodecFactory(scheme, serializer.EnableStrict).UniversalDeserializer()
+}()
+
+// ReadPaths reads files, directories (recursively: *.yaml, *.yml, *.json)
+// and "-" (stdin) in order.
+func ReadPaths(paths []string, stdin io.Reader) *Input {
+	in := &Input{}
+	for _, p := range paths {
+		if p == "-" {
+			data, err := io.ReadAll(io.LimitReader(stdin, MaxFileSize+1))
+			if err != nil {
+				in.Errors = append(in.Errors, &ReadError{File: StdinName, Msg: err.Error()})
+				continue
+			}
+			in.add(ReadBytes(StdinName, data, false))
+			continue
+		}
+		fi, err := os.Stat(p)
+		if err != nil {
+			in.Errors = append(in.Errors, &ReadError{File: p, Msg: "cannot read: " + unwrapPathError(err)})
+			continue
+		}
+		if !fi.IsDir() {
+			in.add(readFile(p, false))
+			continue
+		}
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				in.Errors = append(in.Errors, &ReadError{File: path, Msg: "cannot read: " + unwrapPathError(err)})
+				return nil
+			}
+			if d.IsDir() {
+				if path != p && strings.HasPrefix(d.Name(), ".") {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			switch strings.ToLower(filepath.Ext(path)) {
+			case ".yaml", ".yml", ".json":
+				in.add(readFile(path, true))
+			}
+			return nil
+		})
+		if err != nil {
+			in.Errors = append(in.Errors, &ReadError{File: p, Msg: err.Error()})
+		}
+	}
+	return in
+}
+
+func unwrapPathError(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+func (in *Input) add(o *Input) {
+	in.Objects = append(in.Objects, o.Objects...)
+	in.Skipped = append(in.Skipped, o.Skipped...)
+	in.Errors = append(in.Errors, o.Errors...)
+}
+
+func readFile(path string, walked bool) *Input {
+	f, err := os.Open(path)
+	if err != nil {
+		return &Input{Errors: []*ReadError{{File: path, Msg: "cannot read: " + unwrapPathError(err)}}}
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return &Input{Errors: []*ReadError{{File: path, Msg: "cannot read: " + err.Error()}}}
+	}
+	return ReadBytes(path, data, walked)
+}
+
+// ReadBytes reads the multi-document YAML (or JSON) in data. name is used
+// in messages. walked is true for files found by walking a directory:
+// there, documents that are not Kubernetes objects at all (no apiVersion
+// and no kind, such as a kustomization.yaml or a Helm values.yaml) are
+// skipped instead of being errors. It never panics.
+func ReadBytes(name string, data []byte, walked bool) (in *Input) {
+	defer func() {
+		if r := recover(); r != nil {
+			// A bug in a YAML library must not crash CI; FuzzRead looks for them.
+			in = &Input{Errors: []*ReadError{{File: name, Msg: fmt.Sprintf("internal error while reading (please report): %v", r)}}}
+		}
+	}()
+	return readBytes(name, data, walked)
+}
+
+func readBytes(name string, data []byte, walked bool) *Input {
+	in := &Input{}
+	fail := func(line, col int, format string, args ...any) {
+		in.Errors = append(in.Errors, &ReadError{File: name, Line: line, Column: col, Msg: fmt.Sprintf(format, args...)})
+	}
+	if len(data) > MaxFileSize {
+		fail(0, 0, "input larger than %d MiB; expected Kubernetes YAML manifests", MaxFileSize>>20)
+		return in
+	}
+	if i := bytes.IndexByte(data, 0); i >= 0 {
+		fail(0, 0, "binary data (NUL byte at offset %d); expected Kubernetes YAML manifests", i)
+		return in
+	}
+	if !utf8.Valid(data) {
+		i := 0
+		for i < len(data) {
+			r, size := utf8.DecodeRune(data[i:])
+			if r == utf8.RuneError && size <= 1 {
+				break
+			}
+			i += size
+		}
+		fail(1+bytes.Count(data[:i], []byte("\n")), 0, "invalid UTF-8 at offset %d; expected Kubernetes YAML manifests", i)
+		return in
+	}
+	if base := strings.ToLower(filepath.Base(name)); base == "kustomization.yaml" || base == "kustomization.yml" {
+		in.Skipped = append(in.Skipped, Skipped{File: name, Line: 1, Kind: "Kustomization",
+			Reason: "kustomize configuration; lint the built output instead: kubectl kustomize DIR | lameduck lint -"})
+		return in
+	}
+	for _, doc := range splitDocuments(data) {
+		readDocument(in, name, doc.data, doc.line-1, walked)
+	}
+	return in
+}
+
+type document struct {
+	data []byte
+	line int // 1-based line of the document's first line
+}
+
+// splitDocuments splits at "---" lines exactly as Kubernetes'
+// YAMLReader does (a line starting with "---" followed by nothing but
+// spaces or a comment), remembering where each document starts.
+func splitDocuments(data []byte) []document {
+	var docs []document
+	start, startLine, line := 0, 1, 1
+	for i := 0; i <= len(data); {
+		end := bytes.IndexByte(data[i:], '\n')
+		next := len(data) + 1
+		if end >= 0 {
+			end += i
+			next = end + 1
+		} else {
+			end = len(data)
+		}
+		l := data[i:end]
+		if bytes.HasPrefix(l, []byte("---")) {
+			rest := strings.TrimSpace(string(l[3:]))
+			if rest == "" || rest[0] == '#' {
+				docs = append(docs, document{data: data[start:i], line: startLine})
+				start, startLine = min(next, len(data)), line+1
+			}
+		}
+		i = next
+		line++
+	}
+	docs = append(docs, document{data: data[start:], line: startLine})
+	return docs
+}
+
+var yamlLineRE = regexp.MustCompile(`line (\d+): `)
+
+// fixLines rewrites "line N:" in a YAML library error to the file's line.
+func fixLines(msg string, offset int) (string, int) {
+	line := 0
+	msg = yamlLineRE.ReplaceAllStringFunc(msg, func(m string) string {
+		n, _ := strconv.Atoi(yamlLineRE.FindStringSubmatch(m)[1])
+		if line == 0 {
+			line = n + offset
+		}
+		return ""
+	})
+	return msg, line
+}
+
+func readDocument(in *Input, name string, data []byte, offset int, walked bool) {
+	fail := func(line, col int, format string, args ...any) {
+		in.Errors = append(in.Errors, &ReadError{File: name, Line: line, Column: col, Msg: fmt.Sprintf(format, args...)})
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		msg, line := fixLines(strings.TrimPrefix(err.Error(), "yaml: "), offset)
+		if line == 0 {
+			line = offset + 1
+		}
+		fail(line, 0, "malformed YAML: %s", msg)
+		return
+	}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		return // empty document (only comments or whitespace)
+	}
+	root := doc.Content[0]
+	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+		return
+	}
+	if root.Kind != yaml.MappingNode {
+		fail(root.Line+offset, root.Column, "expected a Kubernetes object (a mapping with apiVersion and kind), found %s", nodeKind(root))
+		return
+	}
+	readObject(in, name, data, root, offset, walked)
+}
+
+func nodeKind(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		return fmt.Sprintf("the scalar %q", truncate(n.Value, 40))
+	case yaml.AliasNode:
+		return "an alias"
+	}
+	return "something else"
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// readObject decodes one object whose YAML is data (for positions: root,
+// with lines offset by offset). A v1 List is expanded into its items.
+func readObject(in *Input, name string, data []byte, root *yaml.Node, offset int, walked bool) {
+	fail := func(line, col int, format string, args ...any) {
+		in.Errors = append(in.Errors, &ReadError{File: name, Line: line, Column: col, Msg: fmt.Sprintf(format, args...)})
+	}
+	apiVersion, kind := scalarField(root, "apiVersion"), scalarField(root, "kind")
+	objName := scalarField(scalarField(root, "metadata"), "name")
+	line, col := root.Line+offset, root.Column
+	if apiVersion == nil && kind == nil {
+		if walked {
+			in.Skipped = append(in.Skipped, Skipped{File: name, Line: line, Reason: "not a Kubernetes object (no apiVersion and kind)"})
+			return
+		}
+		fail(line, col, "expected a Kubernetes object with apiVersion and kind, found neither")
+		return
+	}
+	for _, f := range []struct {
+		name string
+		n    *yaml.Node
+	}{{"apiVersion", apiVersion}, {"kind", kind}} {
+		if f.n == nil {
+			fail(line, col, "expected a Kubernetes object: %s is missing", f.name)
+			return
+		}
+		if f.n.Kind != yaml.ScalarNode || f.n.Tag != "!!str" || f.n.Value == "" {
+			fail(f.n.Line+offset, f.n.Column, "expected %s to be a non-empty string", f.name)
+			return
+		}
+	}
+	nameStr := ""
+	if objName != nil {
+		nameStr = objName.Value
+	}
+	if kind.Value == "List" && (apiVersion.Value == "v1" || apiVersion.Value == "List") {
+		items := scalarField(root, "items")
+		if items == nil || items.Kind != yaml.SequenceNode {
+			if items != nil {
+				fail(items.Line+offset, items.Column, "expected items of the List to be a list")
+			}
+			return
+		}
+		for _, item := range items.Content {
+			if item.Kind != yaml.MappingNode {
+				fail(item.Line+offset, item.Column, "expected a Kubernetes object in the List's items, found %s", nodeKind(item))
+				continue
+			}
+			b, err := yaml.Marshal(item)
+			if err != nil {
+				fail(item.Line+offset, item.Column, "cannot re-encode List item: %v", err)
+				continue
+			}
+			readObject(in, name, b, item, offset, walked)
+		}
+		return
+	}
+	want, checked := checkedKinds[kind.Value]
+	if !checked {
+		in.Skipped = append(in.Skipped, Skipped{File: name, Line: line, APIVersion: apiVersion.Value, Kind: kind.Value, Name: nameStr,
+			Reason: "kind not checked"})
+		return
+	}
+	if apiVersion.Value != want {
+		in.Skipped = append(in.Skipped, Skipped{File: name, Line: line, APIVersion: apiVersion.Value, Kind: kind.Value, Name: nameStr,
+			Reason: fmt.Sprintf("apiVersion %s not checked (lint reads %s %s)", apiVersion.Value, want, kind.Value)})
+		return
+	}
+	obj := &Object{File: name, Line: line, Column: col, APIVersion: apiVersion.Value, Kind: kind.Value, Name: nameStr,
+		node: root, lineOffset: offset}
+	decoded, _, err := decoder.Decode(data, nil, nil)
+	if err != nil {
+		if !runtime.IsStrictDecodingError(err) {
+			in.Errors = append(in.Errors, decodeError(obj, err))
+			return
+		}
+		var strict interface{ Errors() []error }
+		if errors.As(err, &strict) {
+			for _, e := range strict.Errors() {
+				in.Errors = append(in.Errors, decodeError(obj, e))
+			}
+		} else {
+			in.Errors = append(in.Errors, decodeError(obj, err))
+		}
+		return
+	}
+	obj.Obj = decoded
+	if m, ok := decoded.(interface{ GetNamespace() string }); ok {
+		obj.Namespace = m.GetNamespace()
+	}
+	if obj.Name == "" {
+		fail(line, col, "expected %s to have metadata.name", kind.Value)
+		return
+	}
+	in.Objects = append(in.Objects, obj)
+}
+
+// scalarField returns the value node of key in the mapping m, or nil.
+func scalarField(m *yaml.Node, key string) *yaml.Node {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}
+
+var (
+	fieldRE       = regexp.MustCompile(`(?:unknown|duplicate) field "([^"]+)"`)
+	structFieldRE = regexp.MustCompile(`Go struct field [A-Za-z0-9_]+\.(\S+) of type (\S+)`)
+	cannotRE      = regexp.MustCompile(`cannot unmarshal (\w+)`)
+)
+
+// decodeError turns a decoder error into a ReadError at the field it names.
+func decodeError(o *Object, err error) *ReadError {
+	msg := err.Error()
+	re := &ReadError{File: o.File, Line: o.Line, Column: o.Column}
+	switch {
+	case fieldRE.MatchString(msg):
+		m := fieldRE.FindStringSubmatch(msg)
+		re.Line, re.Column = o.Pos(m[1])
+		if strings.HasPrefix(msg, "duplicate") || strings.Contains(msg, "duplicate field") {
+			re.Msg = fmt.Sprintf("%s: field %s is set twice; expected each field once", o.Kind, m[1])
+		} else {
+			re.Msg = fmt.Sprintf("%s: unknown field %s; expected a field of the %s %s API (misspelled?)", o.Kind, m[1], o.APIVersion, o.Kind)
+		}
+	case structFieldRE.MatchString(msg):
+		m := structFieldRE.FindStringSubmatch(msg)
+		re.Line, re.Column = o.Pos(m[1])
+		got := "a value"
+		if c := cannotRE.FindStringSubmatch(msg); c != nil {
+			got = "a " + c[1]
+		}
+		re.Msg = fmt.Sprintf("%s: field %s is %s; expected %s", o.Kind, m[1], got, goTypeName(m[2]))
+	default:
+		text, line := fixLines(msg, o.lineOffset)
+		if line > 0 {
+			re.Line, re.Column = line, 0
+		}
+		text = strings.TrimSpace(strings.ReplaceAll(strings.TrimPrefix(text, "yaml: "), "unmarshal errors:\n", ""))
+		re.Msg = fmt.Sprintf("%s: %s", o.Kind, text)
+	}
+	return re
+}
+
+func goTypeName(t string) string {
+	switch {
+	case strings.HasPrefix(t, "int"), strings.HasPrefix(t, "uint"), strings.HasPrefix(t, "*int"):
+		return "an integer"
+	case t == "string", t == "*string":
+		return "a string"
+	case t == "bool", t == "*bool":
+		return "true or false"
+	case strings.HasPrefix(t, "[]"):
+		return "a list"
+	case strings.HasPrefix(t, "map["):
+		return "a mapping"
+	}
+	t = strings.TrimPrefix(t, "*")
+	if i := strings.LastIndexByte(t, '.'); i >= 0 {
+		t = t[i+1:]
+	}
+	return "a " + t
+}
+
+// pathSeg is one step of a field path: a field name or a list index.
+type pathSeg struct {
+	field string
+	index int // -1 for a field
+}
+
+// parsePath parses "a.b[0].c" (as in decoder errors) into segments.
+func parsePath(p string) []pathSeg {
+	var segs []pathSeg
+	for _, part := range strings.Split(p, ".") {
+		for part != "" {
+			i := strings.IndexByte(part, '[')
+			if i < 0 {
+				segs = append(segs, pathSeg{field: part, index: -1})
+				break
+			}
+			if i > 0 {
+				segs = append(segs, pathSeg{field: part[:i], index: -1})
+			}
+			j := strings.IndexByte(part[i:], ']')
+			if j < 0 {
+				break
+			}
+			n, err := strconv.Atoi(part[i+1 : i+j])
+			if err == nil {
+				segs = append(segs, pathSeg{index: n})
+			}
+			part = part[i+j+1:]
+		}
+	}
+	return segs
+}
+
+// resolve walks segs from n and returns the deepest node reached: the
+// node at the path, or its closest existing ancestor's key. A field step
+// on a list (decoder type errors omit indexes) tries each element.
+func resolve(n *yaml.Node, segs []pathSeg) *yaml.Node {
+	best, _ := walk(n, segs, 0)
+	return best
+}
+
+// walk returns the deepest node reached and how many segments matched.
+func walk(n *yaml.Node, segs []pathSeg, depth int) (*yaml.Node, int) {
+	if n == nil {
+		return nil, 0
+	}
+	if depth > 100 {
+		return n, 0
+	}
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	if len(segs) == 0 {
+		return n, 0
+	}
+	s := segs[0]
+	switch {
+	case n.Kind == yaml.MappingNode && s.index < 0:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == s.field {
+				if len(segs) == 1 {
+					return n.Content[i], 1
+				}
+				child, k := walk(n.Content[i+1], segs[1:], depth+1)
+				if k == 0 {
+					return n.Content[i], 1
+				}
+				return child, k + 1
+			}
+		}
+	case n.Kind == yaml.SequenceNode && s.index >= 0:
+		if s.index < len(n.Content) {
+			child, k := walk(n.Content[s.index], segs[1:], depth+1)
+			if len(segs) == 1 || k == 0 {
+				return n.Content[s.index], 1
+			}
+			return child, k + 1
+		}
+	case n.Kind == yaml.SequenceNode && s.index < 0:
+		var best *yaml.Node
+		bestK := 0
+		for _, c := range n.Content {
+			if child, k := walk(c, segs, depth+1); k > bestK {
+				best, bestK = child, k
+			}
+		}
+		if best != nil {
+			return best, bestK
+		}
+	}
+	return n, 0
+}
+
+// sortedKinds lists the checked kinds (for messages and docs).
+func sortedKinds() []string {
+	ks := make([]string, 0, len(checkedKinds))
+	for k := range checkedKinds {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
