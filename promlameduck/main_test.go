@@ -1,0 +1,218 @@
+package promlameduck_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lameduck-dev/lameduck"
+	"github.com/lameduck-dev/lameduck/promlameduck"
+	"go.uber.org/goleak"
+)
+
+// envService makes the test binary run testService instead of the tests:
+// the end-to-end tests re-execute themselves as the service under test, so
+// it receives real signals and exits for real.
+const envService = "PROMLAMEDUCK_TEST_SERVICE"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(envService) == "1" {
+		os.Exit(testService())
+	}
+	goleak.VerifyTestMain(m)
+}
+
+// testService is the service the end-to-end tests stop: the same wiring as
+// examples/metrics. GET /hello answers at once; GET /slow?ms=N after N ms.
+func testService() int {
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	app := lameduck.New(lameduck.Options{Logger: logger})
+	m, err := promlameduck.New(app, promlameduck.Options{Logger: logger})
+	if err != nil {
+		logger.Error("metrics", "err", err)
+		return lameduck.ExitConfig
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /hello", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "hello") })
+	mux.HandleFunc("GET /slow", func(w http.ResponseWriter, r *http.Request) {
+		ms, _ := strconv.Atoi(r.URL.Query().Get("ms"))
+		time.Sleep(time.Duration(ms) * time.Millisecond)
+		fmt.Fprintln(w, "slow")
+	})
+	app.Serve(&http.Server{Addr: os.Getenv("SERVICE_ADDR"), Handler: m.InstrumentHandler("api", mux)})
+	app.Admin("127.0.0.1:0") // $LAMEDUCK_ADMIN_ADDR
+	return app.Run()
+}
+
+// service is a testService process.
+type service struct {
+	cmd   *exec.Cmd
+	out   *syncBuffer
+	done  chan struct{}
+	addr  string // service address
+	admin string // admin address
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startService runs testService with env added to the environment and
+// waits until it is ready.
+func startService(t *testing.T, addr, admin string, env ...string) *service {
+	t.Helper()
+	s := &service{out: &syncBuffer{}, done: make(chan struct{}), addr: addr, admin: admin}
+	s.cmd = exec.Command(os.Args[0])
+	s.cmd.Env = append(os.Environ(), envService+"=1", "SERVICE_ADDR="+addr, lameduck.EnvAdminAddr+"="+admin)
+	s.cmd.Env = append(s.cmd.Env, env...)
+	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = s.cmd.Wait(); close(s.done) }()
+	t.Cleanup(func() {
+		select {
+		case <-s.done:
+		default:
+			_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+			<-s.done
+		}
+		if t.Failed() {
+			t.Logf("service output:\n%s", s.out)
+		}
+	})
+	if code := s.waitStatus(t, "/readyz", http.StatusOK, 15*time.Second); code != http.StatusOK {
+		t.Fatalf("service not ready: /readyz %d", code)
+	}
+	return s
+}
+
+// waitStatus polls the admin server's path until it answers want.
+func (s *service) waitStatus(t *testing.T, path string, want int, timeout time.Duration) int {
+	t.Helper()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	last := 0
+	for {
+		if resp, err := http.Get("http://" + s.admin + path); err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			last = resp.StatusCode
+			if last == want {
+				return last
+			}
+		}
+		select {
+		case <-s.done:
+			t.Fatalf("service exited while waiting for %s %d", path, want)
+		case <-deadline.C:
+			return last
+		case <-tick.C:
+		}
+	}
+}
+
+// signal sends sig to the service.
+func (s *service) signal(t *testing.T, sig syscall.Signal) {
+	t.Helper()
+	if err := s.cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// wait returns the service's exit code.
+func (s *service) wait(t *testing.T, timeout time.Duration) int {
+	t.Helper()
+	select {
+	case <-s.done:
+		return s.cmd.ProcessState.ExitCode()
+	case <-time.After(timeout):
+		t.Fatalf("service still running %v later", timeout)
+		return -1
+	}
+}
+
+// load sends requests to the service and counts the answers its handlers
+// gave (200 OK): the requests the service served.
+type load struct {
+	t      *testing.T
+	client *http.Client
+	mu     sync.Mutex
+	served int
+	wg     sync.WaitGroup
+}
+
+func newLoad(t *testing.T) *load {
+	l := &load{t: t, client: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{}}}
+	t.Cleanup(l.client.CloseIdleConnections)
+	return l
+}
+
+// get sends one request and reports whether the service served it.
+func (l *load) get(url string) bool {
+	resp, err := l.client.Get(url)
+	if err != nil {
+		l.t.Errorf("GET %s: %v", url, err)
+		return false
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		l.t.Errorf("GET %s: %s", url, resp.Status)
+		return false
+	}
+	l.mu.Lock()
+	l.served++
+	l.mu.Unlock()
+	return true
+}
+
+// goGet sends one request in the background.
+func (l *load) goGet(url string) { l.wg.Go(func() { l.get(url) }) }
+
+// total waits for the background requests and returns the served count.
+func (l *load) total() int {
+	done := make(chan struct{})
+	go func() { l.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		l.t.Fatal("requests still running after 15s")
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.served
+}
+
+// ctx returns a context ending after d (and when the test ends).
+func ctx(t *testing.T, d time.Duration) context.Context {
+	c, cancel := context.WithTimeout(t.Context(), d)
+	t.Cleanup(cancel)
+	return c
+}
