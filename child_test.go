@@ -77,6 +77,7 @@ func childMain() int {
 		}
 		fmt.Fprintln(w, "accepted", id)
 	})
+	mux.HandleFunc("GET /panic-handler", func(w http.ResponseWriter, r *http.Request) { panic("handler boom") })
 	mux.HandleFunc("POST /panic", func(w http.ResponseWriter, r *http.Request) {
 		_ = app.Go("doomed", func(context.Context) error { panic("boom") })
 		fmt.Fprintln(w, "accepted")

@@ -501,3 +501,17 @@ func TestInvalidEnvFailsStart(t *testing.T) {
 		}
 	}
 }
+
+// A handler that panics (net/http recovers it and closes the connection)
+// leaves nothing in flight: the shutdown does not wait for it.
+func TestPanickingHandlerIsNotLeftInFlight(t *testing.T) {
+	t.Parallel()
+	c := startChild(t)
+	c.waitReady()
+	if r := await(t, get(http.DefaultClient, "GET", c.app+"/panic-handler")); r.err == nil {
+		t.Errorf("a panicking handler answered %d", r.code)
+	}
+	c.waitFor("nothing in flight after the panic", func(s phaseStatus) bool { return s.InFlight == 0 })
+	c.signal(syscall.SIGTERM)
+	equal(t, "exit code", c.wait(10*time.Second), 0) // a stale mark would hold Stopping until the budget ends: exit 1
+}

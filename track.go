@@ -18,14 +18,19 @@ const closedBit = 1 << 62
 
 // tracker follows every request and connection of an App's HTTP servers.
 //
-// The per-request path (middleware.ServeHTTP) costs two atomic adds on the
-// gate, one atomic load of the draining flag and, for connections accepted by
-// an App listener, a context lookup and two atomic stores that record the
-// request on its connection, so that requests still running at the deadline
-// can be named. Everything else (the connection registry, ages, the drained
-// condition) is paid per connection or only while shutting down.
+// A request on a connection accepted by an App listener marks itself on
+// its connection (one compare-and-swap in, one store out) and then checks
+// the closed flag; Stopping sets the flag and then looks at the marks.
+// With sequentially consistent atomics one of the two always sees the
+// other, so the gate works like a sync.WaitGroup that refuses Add once Wait
+// has begun, without a counter shared by all cores. Requests without such
+// a connection (servers the App does not run, concurrent HTTP/2 streams)
+// take the slower path: a shared counter and a map. Everything else (the
+// connection registry, ages, the drained condition) is paid per
+// connection or only while shutting down.
 type tracker struct {
-	gate        atomic.Int64 // requests in flight | closedBit
+	closed      atomic.Bool  // the gate is closed: Stopping began
+	gate        atomic.Int64 // slow-path requests in flight | closedBit
 	draining    atomic.Bool
 	activeConns atomic.Int64 // connections in http.StateActive
 	lastArrival atomic.Int64 // unix nanos of the newest request; written only while draining
@@ -57,14 +62,30 @@ func (t *tracker) poke() {
 }
 
 // inFlight returns the number of requests inside the middleware.
-func (t *tracker) inFlight() int64 { return t.gate.Load() &^ closedBit }
+func (t *tracker) inFlight() int64 {
+	n := t.gate.Load() &^ closedBit
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, m := range []map[*trackedConn]struct{}{t.conns, t.hijacked} {
+		for c := range m {
+			if c.cur.Load() != nil {
+				n++
+			}
+		}
+	}
+	return n
+}
 
 // closeGate refuses every request that has not entered yet.
-func (t *tracker) closeGate() { t.gate.Or(closedBit); t.poke() }
+func (t *tracker) closeGate() {
+	t.closed.Store(true)
+	t.gate.Or(closedBit)
+	t.poke()
+}
 
 // idle reports whether no request is in flight and no connection is still
 // writing a response.
-func (t *tracker) idle() bool { return t.inFlight() == 0 && t.activeConns.Load() == 0 }
+func (t *tracker) idle() bool { return t.activeConns.Load() == 0 && t.inFlight() == 0 }
 
 // middleware is the handler App.Handler returns.
 type middleware struct {
@@ -74,51 +95,65 @@ type middleware struct {
 
 func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	t := m.t
-	if t.gate.Add(1)&closedBit != 0 {
-		if t.gate.Add(-1) == closedBit {
-			t.poke()
-		}
-		refuse(w)
-		t.refused.Add(1)
-		return
-	}
-	defer m.leave()
 	c, _ := r.Context().Value(connKey{}).(*trackedConn)
 	if c == nil || !c.cur.CompareAndSwap(nil, r) {
-		c = nil
-		t.mu.Lock()
-		t.slow[r] = time.Now()
-		t.mu.Unlock()
+		m.serveSlow(w, r)
+		return
+	}
+	if t.closed.Load() {
+		c.cur.Store(nil)
+		t.poke()
+		t.refuse(w)
+		return
 	}
 	if t.draining.Load() {
 		m.drainingRequest(w)
 	}
-	defer m.done(c, r) // deferred so a panicking handler is still accounted for
+	// Not deferred: when a handler panics, net/http closes the connection
+	// and connState clears the mark.
 	m.next.ServeHTTP(w, r)
+	c.cur.Store(nil)
+	if t.closed.Load() {
+		m.leftWhileStopping(c)
+	}
 }
 
-func (m *middleware) done(c *trackedConn, r *http.Request) {
-	if c != nil {
-		c.cur.Store(nil)
-		if c.hijacked.Load() {
-			m.t.mu.Lock()
-			delete(m.t.hijacked, c)
-			m.t.mu.Unlock()
+func (m *middleware) leftWhileStopping(c *trackedConn) {
+	m.t.drained.Add(1)
+	if c.hijacked.Load() {
+		m.t.mu.Lock()
+		delete(m.t.hijacked, c)
+		m.t.mu.Unlock()
+	}
+	m.t.poke()
+}
+
+// serveSlow serves a request that could not be marked on its connection.
+func (m *middleware) serveSlow(w http.ResponseWriter, r *http.Request) {
+	t := m.t
+	if t.gate.Add(1)&closedBit != 0 {
+		if t.gate.Add(-1) == closedBit {
+			t.poke()
 		}
+		t.refuse(w)
 		return
 	}
-	m.t.mu.Lock()
-	delete(m.t.slow, r)
-	m.t.mu.Unlock()
-}
-
-func (m *middleware) leave() {
-	if n := m.t.gate.Add(-1); n&closedBit != 0 {
-		m.t.drained.Add(1)
-		if n == closedBit {
-			m.t.poke()
-		}
+	t.mu.Lock()
+	t.slow[r] = time.Now()
+	t.mu.Unlock()
+	if t.draining.Load() {
+		m.drainingRequest(w)
 	}
+	defer func() {
+		t.mu.Lock()
+		delete(t.slow, r)
+		t.mu.Unlock()
+		if n := t.gate.Add(-1); n&closedBit != 0 {
+			t.drained.Add(1)
+			t.poke()
+		}
+	}()
+	m.next.ServeHTTP(w, r)
 }
 
 // drainingRequest is the slow path taken while Draining: the response tells
@@ -133,7 +168,8 @@ func (m *middleware) drainingRequest(w http.ResponseWriter) {
 var retryAfter = strconv.Itoa(int(DefaultRetryAfter / time.Second))
 
 // refuse answers a request that arrived after Stopping began.
-func refuse(w http.ResponseWriter) {
+func (t *tracker) refuse(w http.ResponseWriter) {
+	t.refused.Add(1)
 	h := w.Header()
 	h.Set("Connection", "close")
 	h.Set("Retry-After", retryAfter)
@@ -201,8 +237,11 @@ func (t *tracker) connState(c net.Conn, s http.ConnState) {
 		if tc.active.Swap(false) && t.activeConns.Add(-1) == 0 {
 			t.poke()
 		}
-		if s == http.StateIdle && t.gate.Load()&closedBit != 0 {
+		if s == http.StateIdle && t.closed.Load() {
 			_ = tc.Conn.Close() // stopping: a keep-alive connection gets no next request
+		}
+		if s == http.StateClosed && tc.cur.Swap(nil) != nil {
+			t.poke() // a handler panicked, or the connection was force-closed
 		}
 		if s != http.StateIdle {
 			t.mu.Lock()
