@@ -1,15 +1,361 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
 
-// TODO(issue): placeholder until the drill subcommand lands; it fails loudly.
+	"github.com/lameduck-dev/lameduck/internal/drill"
+	"github.com/lameduck-dev/lameduck/internal/drill/rollout"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+)
+
+// drillFlags holds the drill subcommand's flags.
+type drillFlags struct {
+	replicas         int
+	maxSurge         string
+	maxUnavailable   string
+	rollouts         int
+	readiness        string
+	readinessPeriod  time.Duration
+	readinessTimeout time.Duration
+	readinessSuccess int
+	readinessFailure int
+	readinessDelay   time.Duration
+	minReady         time.Duration
+	grace            time.Duration
+	prestopSleep     time.Duration
+	prestop          string
+	stopSignal       string
+	profile          string
+	lag              string
+	nodes            int
+	seed             uint64
+	rate             int
+	duration         time.Duration
+	warmup           time.Duration
+	tail             time.Duration
+	method           string
+	path             string
+	body             string
+	headers          []string
+	timeout          time.Duration
+	workers          int
+	redis            string
+	expectCounter    string
+	settle           time.Duration
+	env              []string
+	startTimeout     time.Duration
+	jsonFile         string
+	demoDelay        time.Duration
+	demoVariant      string
+}
+
+// demoDefaults are the demo's scaled-down numbers, applied to every flag
+// the user did not set, so that `lameduck drill` finishes in well under a
+// minute. They are printed in the report header.
+var demoDefaults = map[string]string{
+	"rate":             "200",
+	"readiness-period": "250ms",
+	"grace":            "10s",
+	"min-ready":        "500ms",
+	"warmup":           "1s",
+	"tail":             "1s",
+	"method":           "POST",
+	"path":             "/incr",
+	"expect-counter":   "counter",
+	"start-timeout":    "15s",
+}
+
 func newDrillCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:    "drill",
-		Short:  "(not yet implemented)",
-		Hidden: true,
-		RunE: func(*cobra.Command, []string) error {
-			return usageError("drill is not implemented yet")
+	var f drillFlags
+	cmd := &cobra.Command{
+		Use:   "drill [flags] [-- COMMAND [ARGS...]]",
+		Short: "Roll replicas of a service under constant load and count every lost request",
+		Long: `Run replicas of COMMAND behind a kube-proxy-like L4 balancer, send constant-rate
+load, perform rolling updates with Kubernetes' termination semantics (endpoint
+removal and preStop together, stop signal, SIGKILL at the grace deadline), and
+report every failed request and every acknowledged write that was lost, with
+its likely cause and the settings that would have avoided it.
+
+Each replica is a process of COMMAND with PORT (service port), ADMIN_PORT and
+LAMEDUCK_ADMIN_ADDR (admin port), REDIS_ADDR (the store) and LAMEDUCK_GRACE_PERIOD
+(and LAMEDUCK_PRESTOP with --prestop-sleep) set, plus --env values.
+
+Without COMMAND it runs the built-in demo twice, the naive counter service and
+the lameduck one, through the same rollout under the same load, and prints a
+side-by-side verdict; it exits 0 when the lameduck run lost nothing.
+
+Exit status: 0 nothing failed or lost, 1 failures or losses, 2 usage or setup
+error (command not found, store unreachable, replicas that never get ready).`,
+		Example: `  lameduck drill                                  # the demo: naive vs lameduck
+  lameduck drill --profile cloud-lb --rate 500    # the demo with a slow load balancer
+  lameduck drill --readiness /healthz --method POST --path /incr \
+      --expect-counter counter -- ./myservice --flag
+  lameduck drill --prestop-sleep 5s --grace 30s --json out.json -- ./myservice`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runDrill(ctx, cmd, &f, args)
 		},
 	}
+	fl := cmd.Flags()
+	fl.IntVar(&f.replicas, "replicas", drill.DefaultReplicas, "desired replicas")
+	fl.StringVar(&f.maxSurge, "max-surge", rollout.DefaultMaxSurge, "rolling update maxSurge (number or percentage, rounded up)")
+	fl.StringVar(&f.maxUnavailable, "max-unavailable", rollout.DefaultMaxUnavailable, "rolling update maxUnavailable (number or percentage, rounded down)")
+	fl.IntVar(&f.rollouts, "rollouts", drill.DefaultRollouts, "rolling updates in a row")
+	fl.StringVar(&f.readiness, "readiness", drill.DefaultReadiness, "readiness probe: tcp, /path (HTTP GET on PORT) or admin:/path (on ADMIN_PORT)")
+	fl.DurationVar(&f.readinessPeriod, "readiness-period", drill.DefaultProbePeriod, "readiness periodSeconds")
+	fl.DurationVar(&f.readinessTimeout, "readiness-timeout", drill.DefaultProbeTimeout, "readiness timeoutSeconds")
+	fl.IntVar(&f.readinessSuccess, "readiness-success", drill.DefaultProbeSuccess, "readiness successThreshold")
+	fl.IntVar(&f.readinessFailure, "readiness-failure", drill.DefaultProbeFailure, "readiness failureThreshold")
+	fl.DurationVar(&f.readinessDelay, "readiness-delay", 0, "readiness initialDelaySeconds")
+	fl.DurationVar(&f.minReady, "min-ready", 0, "minReadySeconds")
+	fl.DurationVar(&f.grace, "grace", drill.DefaultGrace, "terminationGracePeriodSeconds, counted from the start of preStop")
+	fl.DurationVar(&f.prestopSleep, "prestop-sleep", 0, "preStop sleep action")
+	fl.StringVar(&f.prestop, "prestop", "", "preStop command, run with sh -c and POD_PID set")
+	fl.StringVar(&f.stopSignal, "stop-signal", "SIGTERM", "stop signal sent after preStop (e.g. SIGQUIT for unicorn or nginx)")
+	fl.StringVar(&f.profile, "profile", drill.DefaultProfile, "propagation profile: local, kube-proxy, ingress, cloud-lb")
+	fl.StringVar(&f.lag, "propagation-lag", "", "override the profile's lag: 1s, or a range like 500ms-2s")
+	fl.IntVar(&f.nodes, "nodes", drill.DefaultNodes, "balancer nodes, each with its own view and lag")
+	fl.Uint64Var(&f.seed, "seed", drill.DefaultSeed, "seed for endpoint choice, lag jitter and rollout victims")
+	fl.IntVar(&f.rate, "rate", drill.DefaultRate, "requests per second")
+	fl.DurationVar(&f.duration, "duration", 0, "minimum load duration (default: until the last deleted replica exited, plus --tail)")
+	fl.DurationVar(&f.warmup, "warmup", drill.DefaultWarmup, "load before the first rollout")
+	fl.DurationVar(&f.tail, "tail", drill.DefaultTail, "load after the last deleted replica exited")
+	fl.StringVar(&f.method, "method", drill.DefaultMethod, "request method")
+	fl.StringVar(&f.path, "path", drill.DefaultPath, "request path")
+	fl.StringVar(&f.body, "body", "", "request body")
+	fl.StringArrayVar(&f.headers, "header", nil, "request header \"Name: value\" (repeatable)")
+	fl.DurationVar(&f.timeout, "timeout", drill.DefaultTimeout, "request timeout")
+	fl.IntVar(&f.workers, "workers", drill.DefaultWorkers, "maximum concurrent requests (and connections)")
+	fl.StringVar(&f.redis, "redis", "", "Redis address (default: an embedded store in the drill's process)")
+	fl.StringVar(&f.expectCounter, "expect-counter", "", "Redis key that must count every acknowledged (2xx) request")
+	fl.DurationVar(&f.settle, "settle", drill.DefaultSettle, "after the load, wait this long for the counter to stop changing")
+	fl.StringArrayVar(&f.env, "env", nil, "KEY=VALUE for every replica (repeatable)")
+	fl.DurationVar(&f.startTimeout, "start-timeout", drill.DefaultStartTimeout, "how long replicas may take to become ready")
+	fl.StringVar(&f.jsonFile, "json", "", "write the full result (every event and failure) to this file")
+	fl.DurationVar(&f.demoDelay, "demo-delay", time.Second, "demo only: delay between the 200 OK and the increment")
+	fl.StringVar(&f.demoVariant, "demo-variant", "both", "demo only: both, naive or lameduck")
+	return cmd
+}
+
+var signals = map[string]syscall.Signal{
+	"SIGTERM": syscall.SIGTERM, "SIGINT": syscall.SIGINT, "SIGQUIT": syscall.SIGQUIT, "SIGHUP": syscall.SIGHUP,
+	"SIGUSR1": syscall.SIGUSR1, "SIGUSR2": syscall.SIGUSR2, "SIGWINCH": syscall.SIGWINCH, "SIGKILL": syscall.SIGKILL,
+}
+
+func parseSignal(s string) (syscall.Signal, error) {
+	name := strings.ToUpper(s)
+	if !strings.HasPrefix(name, "SIG") {
+		name = "SIG" + name
+	}
+	if sig, ok := signals[name]; ok {
+		return sig, nil
+	}
+	return 0, fmt.Errorf("unknown stop signal %q: use e.g. SIGTERM, SIGQUIT, SIGINT", s)
+}
+
+// baseConfig turns the flags into a drill.Config (without the command).
+func baseConfig(f *drillFlags) (drill.Config, error) {
+	cfg := drill.Config{
+		Env: f.env, Replicas: f.replicas, MaxSurge: rollout.IntOrPercent(f.maxSurge), MaxUnavailable: rollout.IntOrPercent(f.maxUnavailable),
+		Rollouts: f.rollouts, MinReady: f.minReady, Grace: f.grace, PreStopSleep: f.prestopSleep, PreStopCommand: f.prestop,
+		Nodes: f.nodes, Seed: f.seed, Rate: f.rate, Duration: f.duration, Warmup: f.warmup, Tail: f.tail,
+		Method: strings.ToUpper(f.method), Path: f.path, Timeout: f.timeout, Workers: f.workers,
+		RedisAddr: f.redis, ExpectCounter: f.expectCounter, Settle: f.settle, StartTimeout: f.startTimeout,
+	}
+	if f.body != "" {
+		cfg.Body = []byte(f.body)
+	}
+	probe, err := drill.ParseReadiness(f.readiness)
+	if err != nil {
+		return cfg, err
+	}
+	probe.Period, probe.Timeout = f.readinessPeriod, f.readinessTimeout
+	probe.SuccessThreshold, probe.FailureThreshold, probe.InitialDelay = f.readinessSuccess, f.readinessFailure, f.readinessDelay
+	cfg.Readiness = probe
+	if cfg.StopSignal, err = parseSignal(f.stopSignal); err != nil {
+		return cfg, err
+	}
+	if cfg.Profile, err = drill.LookupProfile(f.profile); err != nil {
+		return cfg, err
+	}
+	if f.lag != "" {
+		p, err := drill.ParseLag(f.lag)
+		if err != nil {
+			return cfg, err
+		}
+		p.Name = f.profile + " (lag overridden)"
+		cfg.Profile = p
+	}
+	for _, h := range f.headers {
+		k, v, ok := strings.Cut(h, ":")
+		if !ok || strings.TrimSpace(k) == "" {
+			return cfg, fmt.Errorf("invalid header %q: want \"Name: value\"", h)
+		}
+		if cfg.Header == nil {
+			cfg.Header = http.Header{}
+		}
+		cfg.Header.Add(strings.TrimSpace(k), strings.TrimSpace(v))
+	}
+	for _, kv := range f.env {
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+			return cfg, fmt.Errorf("invalid --env %q: want KEY=VALUE", kv)
+		}
+	}
+	return cfg, nil
+}
+
+func runDrill(ctx context.Context, cmd *cobra.Command, f *drillFlags, args []string) error {
+	demo := len(args) == 0
+	if demo {
+		for name, v := range demoDefaults {
+			if !cmd.Flags().Changed(name) {
+				if err := cmd.Flags().Set(name, v); err != nil {
+					return err
+				}
+			}
+		}
+		if !cmd.Flags().Changed("settle") {
+			f.settle = f.demoDelay + time.Second
+		}
+	} else if cmd.ArgsLenAtDash() != 0 {
+		return usageError("drill: put the command to drill after --, e.g. lameduck drill -- ./myservice (got %q)", args)
+	}
+	cfg, err := baseConfig(f)
+	if err != nil {
+		return usageError("drill: %v", err)
+	}
+	out := cmd.OutOrStdout()
+	var progress io.Writer
+	if term.IsTerminal(int(os.Stderr.Fd())) {
+		progress = os.Stderr
+	}
+	cfg.Progress = progress
+
+	var runs []drill.Config
+	if demo {
+		if runs, err = demoRuns(cmd, f, cfg); err != nil {
+			return err
+		}
+	} else {
+		cfg.Command = args
+		runs = []drill.Config{cfg}
+	}
+
+	var results []*drill.Result
+	for i, rc := range runs {
+		if demo && i == 0 {
+			fmt.Fprintln(out, "lameduck drill: the demo counter service, naive then with lameduck, through the same rollout under the same load")
+		}
+		if progress == nil {
+			fmt.Fprintf(os.Stderr, "lameduck drill: running %s\n", rc.Name)
+		}
+		res, err := drill.Run(ctx, rc)
+		if err != nil {
+			var se *drill.SetupError
+			if errors.As(err, &se) {
+				return usageError("drill: %s: %v", rc.Name, err)
+			}
+			if ctx.Err() != nil {
+				return &exitError{code: 130, err: fmt.Errorf("drill interrupted; replicas and the store were cleaned up")}
+			}
+			return &exitError{code: 1, err: err}
+		}
+		if i == 0 {
+			fmt.Fprintln(out, "settings:")
+			res.WriteSettings(out)
+			fmt.Fprintln(out)
+		}
+		res.WriteText(out)
+		fmt.Fprintln(out)
+		results = append(results, res)
+	}
+	if len(results) > 1 {
+		fmt.Fprintln(out, "== side by side ==")
+		drill.WriteComparison(out, results)
+		fmt.Fprintln(out)
+	}
+	// The demo passes when the lameduck run is clean; a drill of a command
+	// when it is clean.
+	verdict := results[len(results)-1]
+	code := 0
+	if !verdict.Clean() {
+		code = 1
+	}
+	if f.jsonFile != "" {
+		doc := struct {
+			Runs     []*drill.Result `json:"runs"`
+			ExitCode int             `json:"exit_code"`
+		}{results, code}
+		b, err := json.MarshalIndent(doc, "", "  ")
+		if err == nil {
+			err = os.WriteFile(f.jsonFile, b, 0o644)
+		}
+		if err != nil {
+			return usageError("drill: write --json: %v", err)
+		}
+	}
+	if demo && len(results) > 1 {
+		if code == 0 {
+			fmt.Fprintln(out, "The lameduck service lost nothing; the naive one is expected to fail.")
+		} else {
+			fmt.Fprintln(out, "The lameduck service failed the drill: see its report above.")
+		}
+	}
+	if code != 0 {
+		return &exitError{code: code}
+	}
+	return nil
+}
+
+// demoRuns returns the demo's runs: the drill re-executes its own binary as
+// `lameduck demo [--naive]`.
+func demoRuns(cmd *cobra.Command, f *drillFlags, cfg drill.Config) ([]drill.Config, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, usageError("drill: cannot find the lameduck binary to run the demo: %v", err)
+	}
+	// The lameduck replicas get a drain delay that covers the slowest
+	// balancer node, and the emulated pod's grace period.
+	drain := (cfg.Profile.Max + 500*time.Millisecond).Round(100 * time.Millisecond)
+	delay := f.demoDelay.String()
+	notes := []string{
+		fmt.Sprintf("demo: increment %s after the 200 OK; lameduck replicas get LAMEDUCK_DRAIN_DELAY=%s (>= max propagation lag %s) and LAMEDUCK_GRACE_PERIOD=%s",
+			delay, drain, cfg.Profile.Max, cfg.Grace),
+	}
+	naive := cfg
+	naive.Name = "naive"
+	naive.Command = []string{exe, "demo", "--naive", "--delay", delay}
+	naive.Notes = notes
+	lame := cfg
+	lame.Name = "lameduck"
+	lame.Command = []string{exe, "demo", "--delay", delay}
+	lame.Env = append([]string{"LAMEDUCK_DRAIN_DELAY=" + drain.String()}, cfg.Env...)
+	lame.Notes = notes
+	if !cmd.Flags().Changed("readiness") {
+		p, _ := drill.ParseReadiness("/healthz") // the naive service has no readiness endpoint
+		p.Period, p.Timeout = cfg.Readiness.Period, cfg.Readiness.Timeout
+		p.SuccessThreshold, p.FailureThreshold, p.InitialDelay = cfg.Readiness.SuccessThreshold, cfg.Readiness.FailureThreshold, cfg.Readiness.InitialDelay
+		naive.Readiness = p
+	}
+	switch f.demoVariant {
+	case "both":
+		return []drill.Config{naive, lame}, nil
+	case "naive":
+		return []drill.Config{naive}, nil
+	case "lameduck":
+		return []drill.Config{lame}, nil
+	}
+	return nil, usageError("drill: --demo-variant must be both, naive or lameduck, not %q", f.demoVariant)
 }

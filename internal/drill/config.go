@@ -1,0 +1,265 @@
+package drill
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/lameduck-dev/lameduck/internal/drill/pod"
+	"github.com/lameduck-dev/lameduck/internal/drill/rollout"
+)
+
+// Profile is a family of propagation lags: how long an endpoint change
+// takes to reach one consumer (a kube-proxy, an ingress controller, a cloud
+// load balancer). Each consumer (node) draws its own lag, uniformly in
+// [Min, Max], for every change.
+type Profile struct {
+	Name     string
+	Min, Max time.Duration
+}
+
+func (p Profile) String() string {
+	if p.Min == p.Max {
+		return fmt.Sprintf("%s (%v lag)", p.Name, p.Min)
+	}
+	return fmt.Sprintf("%s (%v–%v lag)", p.Name, p.Min, p.Max)
+}
+
+// Profiles are the built-in propagation profiles.
+var Profiles = []Profile{
+	{Name: "local", Min: 0, Max: 10 * time.Millisecond},
+	{Name: "kube-proxy", Min: 500 * time.Millisecond, Max: 2 * time.Second},
+	{Name: "ingress", Min: 1 * time.Second, Max: 5 * time.Second},
+	{Name: "cloud-lb", Min: 5 * time.Second, Max: 30 * time.Second},
+}
+
+// DefaultProfile is the profile used when none is named.
+const DefaultProfile = "kube-proxy"
+
+// LookupProfile returns the built-in profile called name.
+func LookupProfile(name string) (Profile, error) {
+	var names []string
+	for _, p := range Profiles {
+		if p.Name == name {
+			return p, nil
+		}
+		names = append(names, p.Name)
+	}
+	return Profile{}, fmt.Errorf("unknown profile %q: choose one of %s", name, strings.Join(names, ", "))
+}
+
+// ParseLag parses a --propagation-lag value: "1s" (fixed) or "500ms-2s" (a
+// range, drawn uniformly per node and change).
+func ParseLag(s string) (Profile, error) {
+	lo, hi, isRange := strings.Cut(s, "-")
+	min, err := time.ParseDuration(strings.TrimSpace(lo))
+	if err != nil {
+		return Profile{}, fmt.Errorf("invalid propagation lag %q: want a duration like 1s or a range like 500ms-2s", s)
+	}
+	max := min
+	if isRange {
+		if max, err = time.ParseDuration(strings.TrimSpace(hi)); err != nil {
+			return Profile{}, fmt.Errorf("invalid propagation lag %q: want a duration like 1s or a range like 500ms-2s", s)
+		}
+	}
+	if min < 0 || max < min {
+		return Profile{}, fmt.Errorf("invalid propagation lag %q: want 0 <= min <= max", s)
+	}
+	return Profile{Name: "custom", Min: min, Max: max}, nil
+}
+
+// Defaults of a drill: Kubernetes' own where Kubernetes has one.
+const (
+	DefaultReplicas     = 3
+	DefaultRollouts     = 1
+	DefaultGrace        = 30 * time.Second // terminationGracePeriodSeconds
+	DefaultProbePeriod  = 10 * time.Second // periodSeconds
+	DefaultProbeTimeout = 1 * time.Second  // timeoutSeconds
+	DefaultProbeSuccess = 1                // successThreshold
+	DefaultProbeFailure = 3                // failureThreshold
+	DefaultReadiness    = "admin:/readyz"
+	DefaultNodes        = 3
+	DefaultRate         = 100
+	DefaultWarmup       = 2 * time.Second
+	DefaultTail         = 1 * time.Second
+	DefaultTimeout      = 10 * time.Second
+	DefaultWorkers      = 512
+	DefaultSettle       = 2 * time.Second
+	DefaultStartTimeout = 60 * time.Second
+	DefaultMethod       = http.MethodGet
+	DefaultPath         = "/"
+	DefaultSeed         = 1
+)
+
+// Config is one drill.
+type Config struct {
+	// Name labels the run in reports ("naive", "lameduck", or the command).
+	Name string
+	// Command is the replica's argv; each replica gets PORT, ADMIN_PORT,
+	// LAMEDUCK_ADMIN_ADDR, REDIS_ADDR and Env on top of the drill's own
+	// environment.
+	Command []string
+	Env     []string
+
+	Replicas       int
+	MaxSurge       rollout.IntOrPercent
+	MaxUnavailable rollout.IntOrPercent
+	Rollouts       int
+	Readiness      pod.Probe
+	MinReady       time.Duration
+
+	Grace          time.Duration
+	PreStopSleep   time.Duration
+	PreStopCommand string
+	StopSignal     syscall.Signal
+
+	Profile Profile
+	Nodes   int
+	Seed    uint64
+
+	Rate     int
+	Duration time.Duration // total load duration; 0 = until the rollouts are over + Tail
+	Warmup   time.Duration // load before the first rollout
+	Tail     time.Duration // load after the last old replica exited
+	Method   string
+	Path     string
+	Body     []byte
+	Header   http.Header
+	Timeout  time.Duration // per request
+	Workers  int           // max concurrent requests = max connections
+
+	RedisAddr     string // "" = embedded store
+	ExpectCounter string // Redis key counting acknowledged requests; "" = no verification
+	Settle        time.Duration
+
+	StartTimeout time.Duration
+
+	// Progress, when set, receives a live status line (use only on a terminal).
+	Progress io.Writer
+	// Header lines shown at the top of the report (e.g. the demo's numbers).
+	Notes []string
+}
+
+// ParseReadiness parses the --readiness value: "tcp", "/path" (HTTP GET on
+// PORT) or "admin:/path" (HTTP GET on ADMIN_PORT).
+func ParseReadiness(s string) (pod.Probe, error) {
+	p := pod.Probe{Kind: "http"}
+	switch {
+	case s == "tcp":
+		p.Kind = "tcp"
+	case strings.HasPrefix(s, "admin:/"):
+		p.Admin, p.Path = true, strings.TrimPrefix(s, "admin:")
+	case strings.HasPrefix(s, "/"):
+		p.Path = s
+	default:
+		return p, fmt.Errorf("invalid readiness probe %q: want tcp, /path (on PORT) or admin:/path (on ADMIN_PORT)", s)
+	}
+	return p, nil
+}
+
+// withDefaults fills zero fields.
+func (c Config) withDefaults() Config {
+	if c.Replicas == 0 {
+		c.Replicas = DefaultReplicas
+	}
+	if c.MaxSurge == "" {
+		c.MaxSurge = rollout.DefaultMaxSurge
+	}
+	if c.MaxUnavailable == "" {
+		c.MaxUnavailable = rollout.DefaultMaxUnavailable
+	}
+	if c.Rollouts == 0 {
+		c.Rollouts = DefaultRollouts
+	}
+	if c.Readiness.Kind == "" {
+		c.Readiness, _ = ParseReadiness(DefaultReadiness)
+	}
+	if c.Readiness.Period == 0 {
+		c.Readiness.Period = DefaultProbePeriod
+	}
+	if c.Readiness.Timeout == 0 {
+		c.Readiness.Timeout = DefaultProbeTimeout
+	}
+	if c.Readiness.SuccessThreshold == 0 {
+		c.Readiness.SuccessThreshold = DefaultProbeSuccess
+	}
+	if c.Readiness.FailureThreshold == 0 {
+		c.Readiness.FailureThreshold = DefaultProbeFailure
+	}
+	if c.Grace == 0 {
+		c.Grace = DefaultGrace
+	}
+	if c.StopSignal == 0 {
+		c.StopSignal = syscall.SIGTERM
+	}
+	if c.Profile.Name == "" {
+		c.Profile, _ = LookupProfile(DefaultProfile)
+	}
+	if c.Nodes == 0 {
+		c.Nodes = DefaultNodes
+	}
+	if c.Rate == 0 {
+		c.Rate = DefaultRate
+	}
+	if c.Method == "" {
+		c.Method = DefaultMethod
+	}
+	if c.Path == "" {
+		c.Path = DefaultPath
+	}
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
+	}
+	if c.Workers == 0 {
+		c.Workers = DefaultWorkers
+	}
+	if c.Settle == 0 {
+		c.Settle = DefaultSettle
+	}
+	if c.StartTimeout == 0 {
+		c.StartTimeout = DefaultStartTimeout
+	}
+	if c.Name == "" && len(c.Command) > 0 {
+		c.Name = strings.Join(c.Command, " ")
+	}
+	return c
+}
+
+func (c Config) validate() error {
+	var errs []error
+	if len(c.Command) == 0 {
+		errs = append(errs, errors.New("no command to drill"))
+	}
+	if c.Replicas < 1 {
+		errs = append(errs, fmt.Errorf("replicas must be at least 1, not %d", c.Replicas))
+	}
+	if c.Rollouts < 1 {
+		errs = append(errs, fmt.Errorf("rollouts must be at least 1, not %d", c.Rollouts))
+	}
+	if c.Rate < 1 {
+		errs = append(errs, fmt.Errorf("rate must be at least 1 request/s, not %d", c.Rate))
+	}
+	if c.Grace < 0 || c.PreStopSleep < 0 || c.MinReady < 0 || c.Warmup < 0 || c.Tail < 0 || c.Duration < 0 {
+		errs = append(errs, errors.New("durations must not be negative"))
+	}
+	if c.Readiness.Period <= 0 || c.Readiness.Timeout <= 0 || c.Readiness.SuccessThreshold < 1 || c.Readiness.FailureThreshold < 1 {
+		errs = append(errs, errors.New("readiness probe: period and timeout must be > 0, thresholds >= 1"))
+	}
+	if c.Nodes < 1 {
+		errs = append(errs, fmt.Errorf("nodes must be at least 1, not %d", c.Nodes))
+	}
+	if c.Workers < 1 {
+		errs = append(errs, fmt.Errorf("workers must be at least 1, not %d", c.Workers))
+	}
+	if _, _, err := rollout.Fenceposts(c.Replicas, c.MaxSurge, c.MaxUnavailable); err != nil {
+		errs = append(errs, err)
+	}
+	if !strings.HasPrefix(c.Path, "/") {
+		errs = append(errs, fmt.Errorf("path %q must start with /", c.Path))
+	}
+	return errors.Join(errs...)
+}

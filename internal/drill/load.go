@@ -1,0 +1,174 @@
+package drill
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+// RequestIDHeader carries the unique id of each drill request.
+const RequestIDHeader = "X-Request-Id"
+
+// request is what the drill knows about one request.
+type request struct {
+	Seq      uint64
+	ID       string
+	Start    time.Time
+	Latency  time.Duration
+	Code     int
+	Err      string
+	errv     error  // typed transport error, when the transport returned one
+	Local    string // client's local address of the connection used
+	Reused   bool   // keep-alive connection reused
+	DialFail bool   // the connection could not be established
+}
+
+// connInfo is recorded by the tracing transport, keyed by vegeta's sequence.
+type connInfo struct {
+	id     string
+	local  string
+	reused bool
+	err    error
+}
+
+// tracingTransport records, per request, which connection carried it.
+type tracingTransport struct {
+	base *http.Transport
+	mu   sync.Mutex
+	info map[uint64]*connInfo
+}
+
+func (t *tracingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	seq, _ := strconv.ParseUint(req.Header.Get("X-Vegeta-Seq"), 10, 64)
+	ci := &connInfo{id: req.Header.Get(RequestIDHeader)}
+	t.mu.Lock()
+	t.info[seq] = ci
+	t.mu.Unlock()
+	trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
+		t.mu.Lock()
+		ci.local = info.Conn.LocalAddr().String()
+		ci.reused = info.Reused
+		t.mu.Unlock()
+	}}
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
+	resp, err := t.base.RoundTrip(req)
+	if err != nil {
+		t.mu.Lock()
+		ci.err = err
+		t.mu.Unlock()
+	}
+	return resp, err
+}
+
+// loadSpec is the load of one drill.
+type loadSpec struct {
+	URL     string
+	Method  string
+	Body    []byte
+	Header  http.Header
+	Rate    int
+	Timeout time.Duration
+	Workers int
+	RunID   string
+}
+
+// load is a running constant-rate attack.
+type load struct {
+	atk     *vegeta.Attacker
+	tr      *tracingTransport
+	results <-chan *vegeta.Result
+	began   time.Time
+
+	sent   atomic.Int64
+	ok     atomic.Int64
+	failed atomic.Int64
+
+	mu   sync.Mutex
+	reqs []request
+	done chan struct{}
+}
+
+func startLoad(spec loadSpec) *load {
+	workers := max(spec.Workers, 1)
+	dialer := &net.Dialer{Timeout: spec.Timeout, KeepAlive: 30 * time.Second}
+	base := &http.Transport{
+		DialContext:         dialer.DialContext,
+		MaxIdleConns:        workers,
+		MaxIdleConnsPerHost: workers, // >= MaxWorkers, or connections churn
+		IdleConnTimeout:     90 * time.Second,
+		DisableCompression:  true,
+	}
+	tr := &tracingTransport{base: base, info: make(map[uint64]*connInfo)}
+	client := &http.Client{Transport: tr, Timeout: spec.Timeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	atk := vegeta.NewAttacker(
+		vegeta.Client(client),
+		vegeta.Workers(uint64(min(workers, 16))),
+		vegeta.MaxWorkers(uint64(workers)),
+		vegeta.MaxBody(4096),
+	)
+	var n atomic.Uint64
+	targeter := func(t *vegeta.Target) error {
+		id := spec.RunID + "-" + strconv.FormatUint(n.Add(1), 10)
+		t.Method = spec.Method
+		t.URL = spec.URL
+		t.Body = spec.Body
+		t.Header = spec.Header.Clone()
+		if t.Header == nil {
+			t.Header = http.Header{}
+		}
+		t.Header.Set(RequestIDHeader, id)
+		return nil
+	}
+	l := &load{atk: atk, tr: tr, done: make(chan struct{}), began: time.Now()}
+	l.results = atk.Attack(targeter, vegeta.ConstantPacer{Freq: spec.Rate, Per: time.Second}, 0, "drill")
+	go l.collect()
+	return l
+}
+
+func (l *load) collect() {
+	defer close(l.done)
+	for r := range l.results {
+		req := request{Seq: r.Seq, Start: r.Timestamp, Latency: r.Latency, Code: int(r.Code), Err: r.Error}
+		l.tr.mu.Lock()
+		if ci := l.tr.info[r.Seq]; ci != nil {
+			req.ID, req.Local, req.Reused, req.errv = ci.id, ci.local, ci.reused, ci.err
+			delete(l.tr.info, r.Seq)
+		}
+		l.tr.mu.Unlock()
+		var oe *net.OpError
+		if req.errv != nil && errors.As(req.errv, &oe) && oe.Op == "dial" {
+			req.DialFail = true
+		}
+		l.sent.Add(1)
+		if req.Err == "" && req.Code >= 200 && req.Code < 300 {
+			l.ok.Add(1)
+		} else {
+			l.failed.Add(1)
+		}
+		l.mu.Lock()
+		l.reqs = append(l.reqs, req)
+		l.mu.Unlock()
+	}
+}
+
+// stop ends the attack, waits for the requests in flight (bounded by the
+// request timeout) and returns every request.
+func (l *load) stop(ctx context.Context) []request {
+	l.atk.Stop()
+	select {
+	case <-l.done:
+	case <-ctx.Done():
+	}
+	l.tr.base.CloseIdleConnections()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]request(nil), l.reqs...)
+}

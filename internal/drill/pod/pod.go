@@ -1,0 +1,559 @@
+// Package pod runs one replica of the drill as a Kubernetes pod would run:
+// a process with its own port, a readiness probe, and the kubelet's
+// termination sequence.
+//
+// Termination (Terminate), as the kubelet does it, with T0 = deletion:
+//
+//	T0          the pod is terminating: the owner removes it from the
+//	            endpoints (the balancer learns it after its lag) and, at
+//	            the same moment, the preStop hook starts (a sleep, or
+//	            `sh -c CMD` with POD_PID set to the process id).
+//	T0+preStop  the stop signal (SIGTERM by default) is sent to the process
+//	            (not its children: a shell as PID 1 does not forward it).
+//	            If preStop is still running at T0+grace, it is abandoned and
+//	            the signal sent then.
+//	SIGKILL     max(grace − time spent in preStop, 2 s) after the signal:
+//	            the whole process group is killed.
+//
+// Liveness is not probed (the drill never restarts a replica, so the rule
+// "liveness stops at deletion" holds trivially); readiness probing goes on
+// until the process exits, and its results while terminating are recorded.
+package pod
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Probe describes the readiness probe.
+type Probe struct {
+	// Kind is "http" (GET Path, 200–399 is success) or "tcp" (connect).
+	Kind string
+	// Admin probes ADMIN_PORT instead of PORT.
+	Admin            bool
+	Path             string
+	InitialDelay     time.Duration
+	Period           time.Duration
+	Timeout          time.Duration
+	SuccessThreshold int
+	FailureThreshold int
+}
+
+// String renders the probe as the --readiness flag accepts it.
+func (p Probe) String() string {
+	if p.Kind == "tcp" {
+		return "tcp"
+	}
+	if p.Admin {
+		return "admin:" + p.Path
+	}
+	return p.Path
+}
+
+// Spec describes one replica.
+type Spec struct {
+	Name      string
+	Revision  int
+	Argv      []string
+	Env       []string // full environment (KEY=VALUE)
+	Port      int
+	AdminPort int
+	Probe     Probe
+	MinReady  time.Duration
+	Grace     time.Duration
+	// PreStopSleep is a sleep action; PreStopCommand, if set, is run with
+	// `sh -c` instead.
+	PreStopSleep   time.Duration
+	PreStopCommand string
+	StopSignal     syscall.Signal
+	// OnChange is called (from the pod's goroutines, serially) whenever
+	// the pod's readiness, serving or terminating state changes or it exits.
+	OnChange func(*Pod)
+	// OnEvent receives lifecycle events, serially.
+	OnEvent func(Event)
+	// Epoch is the time events are measured from.
+	Epoch time.Time
+}
+
+// Event is one lifecycle event of a replica.
+type Event struct {
+	At      time.Duration `json:"at"` // since Spec.Epoch
+	Replica string        `json:"replica"`
+	Kind    string        `json:"kind"`
+	Detail  string        `json:"detail,omitempty"`
+}
+
+// Event kinds.
+const (
+	EventStarted     = "started"
+	EventReady       = "ready"
+	EventUnready     = "unready"
+	EventAvailable   = "available"
+	EventTerminating = "terminating"
+	EventPreStopDone = "prestop-done"
+	EventSignal      = "signal"
+	EventSIGKILL     = "sigkill"
+	EventExited      = "exited"
+	EventProbe       = "probe" // readiness result while terminating
+)
+
+// ProbeResult is one readiness probe made while the replica was terminating.
+type ProbeResult struct {
+	At     time.Duration `json:"at"`
+	Status int           `json:"status,omitempty"` // HTTP status, 0 when no answer
+	Err    string        `json:"error,omitempty"`
+}
+
+// Lifecycle is what happened to a replica; zero durations mean "did not
+// happen". Times are since Spec.Epoch.
+type Lifecycle struct {
+	Name         string        `json:"name"`
+	Revision     int           `json:"revision"`
+	Port         int           `json:"port"`
+	AdminPort    int           `json:"admin_port"`
+	PID          int           `json:"pid"`
+	Started      time.Duration `json:"started"`
+	Ready        time.Duration `json:"ready,omitempty"`
+	Available    time.Duration `json:"available,omitempty"`
+	Terminating  time.Duration `json:"terminating,omitempty"`
+	PreStopDone  time.Duration `json:"prestop_done,omitempty"`
+	SignalSent   time.Duration `json:"signal_sent,omitempty"`
+	Signal       string        `json:"signal,omitempty"`
+	Killed       time.Duration `json:"sigkill,omitempty"`
+	Exited       time.Duration `json:"exited,omitempty"`
+	ExitCode     int           `json:"exit_code"` // -1 when killed by a signal
+	ExitSignal   string        `json:"exit_signal,omitempty"`
+	Unexpected   bool          `json:"unexpected_exit,omitempty"` // exited before deletion
+	StoppedAtEnd bool          `json:"stopped_at_end,omitempty"`  // still running when the drill ended
+	TermProbes   []ProbeResult `json:"terminating_probes,omitempty"`
+	OutputTail   string        `json:"output_tail,omitempty"`
+}
+
+// Pod is a running replica.
+type Pod struct {
+	spec     Spec
+	cmd      *exec.Cmd
+	out      *tailBuffer
+	done     chan struct{}
+	termCh   chan struct{}
+	probeNow chan struct{}
+	term     sync.Once
+	cleanup  atomic.Bool
+	cbMu     sync.Mutex // serializes OnChange/OnEvent
+
+	mu          sync.Mutex
+	lc          Lifecycle
+	ready       bool
+	readyAt     time.Time
+	available   bool
+	serving     bool
+	terminating bool
+	exited      bool
+}
+
+// Start starts the replica's process and its readiness probe.
+func Start(spec Spec) (*Pod, error) {
+	if len(spec.Argv) == 0 {
+		return nil, errors.New("pod: empty command")
+	}
+	if spec.StopSignal == 0 {
+		spec.StopSignal = syscall.SIGTERM
+	}
+	p := &Pod{spec: spec, out: &tailBuffer{max: 16 << 10}, done: make(chan struct{}), termCh: make(chan struct{}), probeNow: make(chan struct{}, 1)}
+	p.cmd = exec.Command(spec.Argv[0], spec.Argv[1:]...)
+	p.cmd.Env = spec.Env
+	p.cmd.Stdout = p.out
+	p.cmd.Stderr = p.out
+	// Its own process group, so that SIGKILL reaches every process of the
+	// "container"; Pdeathsig kills it should the drill itself die.
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	p.lc = Lifecycle{Name: spec.Name, Revision: spec.Revision, Port: spec.Port, AdminPort: spec.AdminPort}
+	if err := p.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", spec.Argv[0], err)
+	}
+	p.mu.Lock()
+	p.lc.PID = p.cmd.Process.Pid
+	p.lc.Started = p.since()
+	p.mu.Unlock()
+	p.event(EventStarted, "pid "+strconv.Itoa(p.cmd.Process.Pid))
+	go p.wait()
+	go p.probeLoop()
+	return p, nil
+}
+
+func (p *Pod) since() time.Duration { return time.Since(p.spec.Epoch) }
+
+func (p *Pod) event(kind, detail string) {
+	if p.spec.OnEvent == nil {
+		return
+	}
+	p.cbMu.Lock()
+	defer p.cbMu.Unlock()
+	p.spec.OnEvent(Event{At: p.since(), Replica: p.spec.Name, Kind: kind, Detail: detail})
+}
+
+func (p *Pod) changed() {
+	if p.spec.OnChange == nil {
+		return
+	}
+	p.cbMu.Lock()
+	defer p.cbMu.Unlock()
+	p.spec.OnChange(p)
+}
+
+func (p *Pod) wait() {
+	err := p.cmd.Wait()
+	// Clean up whatever the process left in its group.
+	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	p.mu.Lock()
+	p.exited = true
+	p.ready, p.serving, p.available = false, false, false
+	p.lc.Exited = p.since()
+	p.lc.StoppedAtEnd = p.cleanup.Load() && !p.terminating
+	p.lc.Unexpected = !p.terminating && !p.lc.StoppedAtEnd
+	p.lc.ExitCode = p.cmd.ProcessState.ExitCode()
+	detail := "code " + strconv.Itoa(p.lc.ExitCode)
+	if ws, ok := p.cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		p.lc.ExitSignal = SignalName(ws.Signal())
+		detail = "killed by " + SignalName(ws.Signal())
+	} else if err != nil && p.lc.ExitCode == 0 {
+		detail = err.Error()
+	}
+	p.lc.OutputTail = p.out.String()
+	p.mu.Unlock()
+	close(p.done)
+	p.event(EventExited, detail)
+	p.changed()
+}
+
+// Done is closed when the process has exited.
+func (p *Pod) Done() <-chan struct{} { return p.done }
+
+// Name is the replica's name.
+func (p *Pod) Name() string { return p.spec.Name }
+
+// Revision is the replica's revision (0 before the first rollout).
+func (p *Pod) Revision() int { return p.spec.Revision }
+
+// Addr is the service address, 127.0.0.1:PORT.
+func (p *Pod) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(p.spec.Port)) }
+
+// State returns the pod's current flags.
+func (p *Pod) State() (ready, available, serving, terminating, exited bool) {
+	p.mu.Lock()
+	became := false
+	if p.ready && !p.available && !p.terminating && time.Since(p.readyAt) >= p.spec.MinReady {
+		p.available, became = true, true
+		p.lc.Available = p.since()
+	}
+	ready, available, serving, terminating, exited = p.ready, p.available, p.serving, p.terminating, p.exited
+	p.mu.Unlock()
+	if became {
+		p.event(EventAvailable, "")
+	}
+	return ready, available, serving, terminating, exited
+}
+
+// Lifecycle returns a copy of what happened so far.
+func (p *Pod) Lifecycle() Lifecycle {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	lc := p.lc
+	lc.TermProbes = append([]ProbeResult(nil), p.lc.TermProbes...)
+	if !p.exited {
+		lc.OutputTail = p.out.String()
+	}
+	return lc
+}
+
+// Output returns the tail of the replica's stdout and stderr.
+func (p *Pod) Output() string { return p.out.String() }
+
+func (p *Pod) probeURL() string {
+	port := p.spec.Port
+	if p.spec.Probe.Admin {
+		port = p.spec.AdminPort
+	}
+	return "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) + p.spec.Probe.Path
+}
+
+// probeOnce returns the HTTP status (0 for tcp or no answer) and whether
+// the probe succeeded.
+func (p *Pod) probeOnce(client *http.Client) (int, error) {
+	pr := p.spec.Probe
+	if pr.Kind == "tcp" {
+		c, err := net.DialTimeout("tcp", p.Addr(), pr.Timeout)
+		if err != nil {
+			return 0, err
+		}
+		c.Close()
+		return 0, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), pr.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.probeURL(), nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode >= 400 {
+		return resp.StatusCode, fmt.Errorf("HTTP %d", resp.StatusCode)
+	}
+	return resp.StatusCode, nil
+}
+
+func (p *Pod) probeLoop() {
+	// A fresh connection per probe, like the kubelet.
+	tr := &http.Transport{DisableKeepAlives: true}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	pr := p.spec.Probe
+	select {
+	case <-time.After(pr.InitialDelay):
+	case <-p.done:
+		return
+	}
+	ticker := time.NewTicker(pr.Period)
+	defer ticker.Stop()
+	succ, fail := 0, 0
+	for {
+		status, err := p.probeOnce(client)
+		p.mu.Lock()
+		if p.exited {
+			p.mu.Unlock()
+			return
+		}
+		changed := false
+		var ev string
+		if err == nil {
+			succ, fail = succ+1, 0
+			if !p.serving && succ >= pr.SuccessThreshold {
+				p.serving, changed = true, true
+				if !p.terminating {
+					p.ready, p.readyAt = true, time.Now()
+					if p.lc.Ready == 0 {
+						p.lc.Ready = p.since()
+					}
+					ev = EventReady
+				}
+			}
+		} else {
+			succ, fail = 0, fail+1
+			if p.serving && fail >= pr.FailureThreshold {
+				p.serving, p.ready, changed = false, false, true
+				if !p.terminating {
+					p.available = false
+					ev = EventUnready
+				}
+			}
+		}
+		if p.terminating {
+			r := ProbeResult{At: p.since(), Status: status}
+			if err != nil {
+				r.Err = err.Error()
+			}
+			p.lc.TermProbes = append(p.lc.TermProbes, r)
+		}
+		p.mu.Unlock()
+		if ev != "" {
+			p.event(ev, "")
+		}
+		if changed {
+			p.changed()
+		}
+		select {
+		case <-ticker.C:
+		case <-p.probeNow:
+		case <-p.done:
+			return
+		}
+	}
+}
+
+// Terminate deletes the pod: it returns at once and runs the kubelet's
+// termination sequence in the background. Calling it again does nothing.
+func (p *Pod) Terminate() {
+	p.term.Do(func() {
+		p.mu.Lock()
+		if p.exited {
+			p.terminating = true
+			p.mu.Unlock()
+			return
+		}
+		p.terminating = true
+		p.ready, p.available = false, false
+		p.lc.Terminating = p.since()
+		p.mu.Unlock()
+		close(p.termCh)
+		p.event(EventTerminating, "")
+		p.changed()
+		go p.terminate(time.Now())
+	})
+}
+
+func (p *Pod) terminate(t0 time.Time) {
+	grace := time.NewTimer(p.spec.Grace)
+	defer grace.Stop()
+	// preStop, racing the endpoint removal the owner just started.
+	var hook <-chan struct{}
+	var hookCmd *exec.Cmd
+	switch {
+	case p.spec.PreStopCommand != "":
+		hookCmd = exec.Command("/bin/sh", "-c", p.spec.PreStopCommand)
+		hookCmd.Env = append(append([]string(nil), p.spec.Env...), "POD_PID="+strconv.Itoa(p.cmd.Process.Pid))
+		hookCmd.Stdout = p.out
+		hookCmd.Stderr = p.out
+		hookCmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+		ch := make(chan struct{})
+		hook = ch
+		if err := hookCmd.Start(); err != nil {
+			fmt.Fprintf(p.out, "drill: preStop: %v\n", err)
+			close(ch)
+		} else {
+			go func() { _ = hookCmd.Wait(); close(ch) }()
+		}
+	case p.spec.PreStopSleep > 0:
+		t := time.NewTimer(p.spec.PreStopSleep)
+		defer t.Stop()
+		ch := make(chan struct{})
+		hook = ch
+		go func() {
+			select {
+			case <-t.C:
+			case <-p.done:
+			}
+			close(ch)
+		}()
+	}
+	if hook != nil {
+		detail := ""
+		select {
+		case <-hook:
+		case <-p.done:
+		case <-grace.C:
+			detail = "abandoned at the grace deadline"
+			if hookCmd != nil && hookCmd.Process != nil {
+				_ = syscall.Kill(-hookCmd.Process.Pid, syscall.SIGKILL)
+			}
+		}
+		p.mu.Lock()
+		p.lc.PreStopDone = p.since()
+		p.mu.Unlock()
+		p.event(EventPreStopDone, detail)
+	}
+	select {
+	case <-p.done:
+		return // exited during preStop (e.g. the hook stopped it)
+	default:
+	}
+	_ = syscall.Kill(p.cmd.Process.Pid, p.spec.StopSignal)
+	p.mu.Lock()
+	p.lc.SignalSent = p.since()
+	p.lc.Signal = SignalName(p.spec.StopSignal)
+	p.mu.Unlock()
+	p.event(EventSignal, SignalName(p.spec.StopSignal))
+	// One extra readiness probe shortly after the signal, whatever the
+	// period, so that the drill can tell whether readiness went non-2xx.
+	extra := time.AfterFunc(250*time.Millisecond, func() {
+		select {
+		case p.probeNow <- struct{}{}:
+		default:
+		}
+	})
+	defer extra.Stop()
+	killAfter := max(p.spec.Grace-time.Since(t0), 2*time.Second)
+	kill := time.NewTimer(killAfter)
+	defer kill.Stop()
+	select {
+	case <-p.done:
+	case <-kill.C:
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		p.mu.Lock()
+		p.lc.Killed = p.since()
+		p.mu.Unlock()
+		p.event(EventSIGKILL, "grace period over")
+		<-p.done
+	}
+}
+
+// Kill kills the process group at once (cleanup) and waits for the exit.
+func (p *Pod) Kill() {
+	p.cleanup.Store(true)
+	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	<-p.done
+}
+
+// Stop stops a replica at the end of a drill, outside the measurement:
+// the stop signal, then SIGKILL after timeout.
+func (p *Pod) Stop(timeout time.Duration) {
+	p.cleanup.Store(true)
+	_ = syscall.Kill(p.cmd.Process.Pid, p.spec.StopSignal)
+	select {
+	case <-p.done:
+	case <-time.After(timeout):
+		p.Kill()
+	}
+}
+
+// SignalName returns the conventional name of s, such as "SIGTERM".
+func SignalName(s os.Signal) string {
+	if sig, ok := s.(syscall.Signal); ok {
+		switch sig {
+		case syscall.SIGTERM:
+			return "SIGTERM"
+		case syscall.SIGINT:
+			return "SIGINT"
+		case syscall.SIGQUIT:
+			return "SIGQUIT"
+		case syscall.SIGKILL:
+			return "SIGKILL"
+		case syscall.SIGHUP:
+			return "SIGHUP"
+		case syscall.SIGUSR1:
+			return "SIGUSR1"
+		case syscall.SIGUSR2:
+			return "SIGUSR2"
+		case syscall.SIGWINCH:
+			return "SIGWINCH"
+		}
+	}
+	return s.String()
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	b   bytes.Buffer
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b.Write(p)
+	if over := t.b.Len() - t.max; over > 0 {
+		t.b.Next(over)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.b.String()
+}
