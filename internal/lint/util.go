@@ -14,10 +14,10 @@ func fmtDur(d time.Duration) string {
 		return "0s"
 	}
 	s := d.String()
-	if len(s) > 4 && s[len(s)-4:] == "m0s" {
+	if len(s) > 3 && s[len(s)-3:] == "m0s" {
 		s = s[:len(s)-2]
 	}
-	if len(s) > 4 && s[len(s)-4:] == "h0m" {
+	if len(s) > 3 && s[len(s)-3:] == "h0m" {
 		s = s[:len(s)-2]
 	}
 	return s

@@ -51,6 +51,8 @@ func runRole() bool {
 		time.Sleep(700 * time.Millisecond)
 		_ = os.WriteFile(filepath.Join(dir, "worker-done"), nil, 0o644)
 		os.Exit(0)
+	case "app":
+		runApp()
 	case "stubborn":
 		signal.Ignore(syscall.SIGQUIT)
 		fmt.Println("ready")
