@@ -30,7 +30,6 @@ var serviceEnv = []string{
 	lameduck.EnvDrainDelay + "=" + drainFor.String(),
 	lameduck.EnvGracePeriod + "=30s",
 	lameduck.EnvFlushTimeout + "=5s", // longer than the 2s scrape interval of the final-scrape test
-	lameduck.EnvKubernetes + "=",     // not in Kubernetes, whatever runs the tests
 }
 
 // phase returns the service's /phase document.

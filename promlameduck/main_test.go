@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -86,7 +87,12 @@ func startService(t *testing.T, addr, admin string, env ...string) *service {
 	t.Helper()
 	s := &service{out: &syncBuffer{}, done: make(chan struct{}), addr: addr, admin: admin}
 	s.cmd = exec.Command(os.Args[0])
-	s.cmd.Env = append(os.Environ(), envService+"=1", "SERVICE_ADDR="+addr, lameduck.EnvAdminAddr+"="+admin)
+	for _, kv := range os.Environ() { // the test's configuration only, whatever runs the tests
+		if !strings.HasPrefix(kv, "LAMEDUCK_") && !strings.HasPrefix(kv, lameduck.EnvKubernetes+"=") {
+			s.cmd.Env = append(s.cmd.Env, kv)
+		}
+	}
+	s.cmd.Env = append(s.cmd.Env, envService+"=1", "SERVICE_ADDR="+addr, lameduck.EnvAdminAddr+"="+admin)
 	s.cmd.Env = append(s.cmd.Env, env...)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
