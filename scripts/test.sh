@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The project's test command (README, .ci/run). It installs the system
+# packages the tests use when they are missing (redis-server, prometheus,
+# prometheus-pushgateway: the tests start their own instances on free
+# loopback ports), then runs vet, the manifest lint of deploy/, a short fuzz
+# of the manifest reader, and every test with the race detector.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v redis-server >/dev/null || need+=(redis-server)
+command -v prometheus >/dev/null || need+=(prometheus)
+command -v prometheus-pushgateway >/dev/null || command -v pushgateway >/dev/null || need+=(prometheus-pushgateway)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "scripts/test.sh: installing ${need[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+echo "== go vet"
+go vet ./...
+echo "== lameduck lint deploy/"
+go run ./cmd/lameduck lint deploy/
+echo "== fuzz the manifest reader (10s)"
+go test ./internal/lint -run '^$' -fuzz '^FuzzRead$' -fuzztime 10s
+echo "== go test -race"
+go test -race -count=1 -timeout 15m ./...
