@@ -147,10 +147,12 @@ func (m *Metrics) waitFinalScrape(ctx context.Context) error {
 		if dl, ok := ctx.Deadline(); ok {
 			budget = dl.Sub(since).Round(time.Millisecond)
 		}
-		m.log.Warn("lameduck: metrics: final scrape missed: the last values are lost",
-			"waited", time.Since(start).Round(time.Millisecond), "flush_budget", budget,
-			"scrape_interval", interval.Round(time.Millisecond),
-			"hint", "make "+lameduck.EnvFlushTimeout+" longer than the scrape interval, or push with "+EnvFinal+"=push")
+		args := []any{"waited", time.Since(start).Round(time.Millisecond), "flush_budget", budget}
+		if interval > 0 {
+			args = append(args, "scrape_interval", interval.Round(time.Millisecond))
+		}
+		args = append(args, "hint", "make "+lameduck.EnvFlushTimeout+" longer than the scrape interval, or push with "+EnvFinal+"=push")
+		m.log.Warn("lameduck: metrics: final scrape missed: the last values are lost", args...)
 		return nil
 	}
 	m.log.Info("lameduck: metrics: final scrape collected", "waited", time.Since(start).Round(time.Millisecond))
