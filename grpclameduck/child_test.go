@@ -1,0 +1,5 @@
+package grpclameduck_test
+
+const childEnv = "LAMEDUCK_GRPC_TEST_CHILD"
+
+func runChild() int { return 0 }
