@@ -11,6 +11,7 @@ import (
 	"github.com/lameduck-dev/lameduck"
 	"github.com/lameduck-dev/lameduck/promlameduck"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // nopWriter is a ResponseWriter that costs nothing, so that a benchmark
@@ -32,9 +33,9 @@ func stacks(b *testing.B) []struct {
 		name string
 		h    func(*lameduck.App) http.Handler
 	}{
-		{"lameduck", func(app *lameduck.App) http.Handler { return hello }},
+		{"lameduck", func(*lameduck.App) http.Handler { return hello }},
 		{"lameduck+metrics", func(app *lameduck.App) http.Handler {
-			m, err := promlameduck.New(app, promlameduck.Options{Registerer: prometheus.NewRegistry(), NoAdmin: true, LookupEnv: lameduck.NoEnv})
+			m, err := promlameduck.New(app, promlameduck.Options{Registerer: prometheus.NewRegistry(), NoAdmin: true, LookupEnv: lameduck.NoEnv, Logger: slogDiscard()})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -48,7 +49,17 @@ func stacks(b *testing.B) []struct {
 // (Without a connection from an App listener, the App's middleware takes
 // its slower, map-based path; both stacks pay it.)
 func BenchmarkHandler(b *testing.B) {
-	for _, s := range stacks(b) {
+	promhttpStack := struct {
+		name string
+		h    func(*lameduck.App) http.Handler
+	}{"lameduck+promhttp", func(app *lameduck.App) http.Handler {
+		// For reference: promhttp's instrumentation with the same labels.
+		l := prometheus.Labels{"handler": "api"}
+		reqs := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "r"}, []string{"handler", "method", "code"})
+		dur := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "d"}, []string{"handler", "method", "code"})
+		return promhttp.InstrumentHandlerDuration(dur.MustCurryWith(l), promhttp.InstrumentHandlerCounter(reqs.MustCurryWith(l), hello))
+	}}
+	for _, s := range append(stacks(b), promhttpStack) {
 		b.Run(s.name, func(b *testing.B) {
 			app := lameduck.New(lameduck.Options{LookupEnv: lameduck.NoEnv})
 			h := app.Handler(s.h(app))
