@@ -66,6 +66,8 @@ func mux(app *lameduck.App) *http.ServeMux {
 		}
 		msgs := make(chan msg)
 		readErr := make(chan error, 1)
+		done := make(chan struct{})
+		defer close(done)
 		go func() {
 			for {
 				// Not ctx: cancelling a Read's context closes the connection
@@ -75,13 +77,17 @@ func mux(app *lameduck.App) *http.ServeMux {
 					readErr <- err
 					return
 				}
-				msgs <- msg{typ, data}
+				select {
+				case msgs <- msg{typ, data}:
+				case <-done:
+					return
+				}
 			}
 		}()
 		for {
 			select {
 			case m := <-msgs:
-				if err := c.Write(ctx, m.typ, m.data); err != nil {
+				if err := c.Write(r.Context(), m.typ, m.data); err != nil {
 					return
 				}
 			case <-readErr:
@@ -90,7 +96,6 @@ func mux(app *lameduck.App) *http.ServeMux {
 				if stream.GoingAway(ctx) {
 					_ = c.Close(websocket.StatusGoingAway, "server shutting down")
 				}
-				<-readErr
 				return
 			}
 		}
