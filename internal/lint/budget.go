@@ -116,8 +116,7 @@ func computeBudget(w *Workload, i int) *Budget {
 
 	lookup, notes, uses := envLookup(c)
 	b.Notes = append(b.Notes, notes...)
-	k := b.PreStop.Kind
-	b.Lameduck = uses || k == PreStopLameduckDrain || (len(c.Command) > 0 && isLameduck(c.Command[0]))
+	b.Lameduck = uses || b.PreStop.Drain || (len(c.Command) > 0 && isLameduck(c.Command[0]))
 	if b.Lameduck {
 		b.AppOptions, b.AppErr = lameduck.OptionsFromEnv(lameduck.Options{LookupEnv: lameduck.NoEnv}, lookup)
 		if b.AppErr == nil {
@@ -127,6 +126,16 @@ func computeBudget(w *Workload, i int) *Budget {
 				opts.PreStop = 0
 			}
 			b.App = opts.Budget()
+			if b.PreStop.Drain {
+				// /drain answers at Flushing: after the drain delay and at
+				// most the stop budget, or at its timeout (default: the
+				// grace period), whichever comes first.
+				limit := b.App.DrainDelay + b.App.Stop
+				if b.PreStop.Duration <= 0 {
+					b.PreStop.Duration = b.AppOptions.GracePeriod
+				}
+				b.PreStop.Duration = min(b.PreStop.Duration, limit)
+			}
 		}
 	}
 
@@ -201,7 +210,7 @@ func nlbDeregistration(s *Service) *Deregistration {
 	}
 	line, col := s.Pos("metadata.annotations")
 	if d, ok := targetGroupDelay(s.S.Annotations[annNLBTargetGroupAttrs]); ok {
-		line, col = s.Pos("metadata.annotations." + annNLBTargetGroupAttrs)
+		line, col = s.Pos("metadata.annotations", annNLBTargetGroupAttrs)
 		return &Deregistration{Delay: d, File: s.File, Line: line, Column: col,
 			Source: fmt.Sprintf("NLB of Service %s, %s=%d", s.Name, deregAttr, int(d/time.Second))}
 	}
@@ -226,27 +235,27 @@ func ingressDeregistration(ing *Ingress, w *Workload) *Deregistration {
 		// The AWS Load Balancer Controller reads the attribute from the
 		// Ingress or, for its backends, from the Service.
 		if d, ok := targetGroupDelay(ing.I.Annotations[annALBTargetGroupAttrs]); ok {
-			line, col := ing.Pos("metadata.annotations." + annALBTargetGroupAttrs)
+			line, col := ing.Pos("metadata.annotations", annALBTargetGroupAttrs)
 			return &Deregistration{Delay: d, File: ing.File, Line: line, Column: col,
 				Source: fmt.Sprintf("ALB of Ingress %s, %s=%d", ing.Name, deregAttr, int(d/time.Second))}
 		}
 		for _, s := range w.Services {
 			if d, ok := targetGroupDelay(s.S.Annotations[annALBTargetGroupAttrs]); ok {
-				line, col := s.Pos("metadata.annotations." + annALBTargetGroupAttrs)
+				line, col := s.Pos("metadata.annotations", annALBTargetGroupAttrs)
 				return &Deregistration{Delay: d, File: s.File, Line: line, Column: col,
 					Source: fmt.Sprintf("ALB of Ingress %s, %s=%d on Service %s", ing.Name, deregAttr, int(d/time.Second), s.Name)}
 			}
 		}
 		line, col := ing.Pos("spec.ingressClassName")
 		if ing.I.Spec.IngressClassName == nil {
-			line, col = ing.Pos("metadata.annotations." + annIngressClass)
+			line, col = ing.Pos("metadata.annotations", annIngressClass)
 		}
 		return &Deregistration{Delay: AWSDefaultDeregistrationDelay, File: ing.File, Line: line, Column: col,
 			Source: fmt.Sprintf("ALB of Ingress %s, AWS default", ing.Name)}
 	case class == "nginx" && ing.I.Annotations[annNginxServiceUp] != "true":
 		line, col := ing.Pos("spec.ingressClassName")
 		if ing.I.Spec.IngressClassName == nil {
-			line, col = ing.Pos("metadata.annotations." + annIngressClass)
+			line, col = ing.Pos("metadata.annotations", annIngressClass)
 		}
 		return &Deregistration{Delay: IngressNginxPropagation, File: ing.File, Line: line, Column: col,
 			Source: fmt.Sprintf("ingress-nginx of Ingress %s, default endpoint sync", ing.Name)}

@@ -1,6 +1,7 @@
 package lint
 
 import (
+	"net/url"
 	"path"
 	"strconv"
 	"strings"
@@ -19,6 +20,7 @@ const (
 	PreStopLameduckSleep  = "lameduck-sleep"  // exec of lameduck prestop sleep
 	PreStopLameduckDrain  = "lameduck-drain"  // exec of lameduck prestop drain
 	PreStopLameduckSignal = "lameduck-signal" // exec of lameduck prestop signal
+	PreStopHTTPDrain      = "httpGet-drain"   // httpGet of lameduck's /drain endpoint
 	PreStopHTTP           = "httpGet"         // an HTTP call of unknown duration
 	PreStopExec           = "exec"            // an arbitrary command of unknown duration
 )
@@ -62,6 +64,8 @@ func (p PreStop) Describe() string {
 		return "lameduck prestop sleep " + fmtDur(p.Duration)
 	case PreStopLameduckDrain:
 		return "lameduck prestop drain (up to " + fmtDur(p.Duration) + ")"
+	case PreStopHTTPDrain:
+		return "httpGet /drain (up to " + fmtDur(p.Duration) + ")"
 	case PreStopLameduckSignal:
 		return "lameduck prestop signal (up to " + fmtDur(p.Duration) + ")"
 	}
@@ -95,6 +99,14 @@ func analyzePreStop(c *corev1.Container, cpath string) PreStop {
 	switch {
 	case h.Sleep != nil:
 		p.Kind, p.Duration, p.Hold = PreStopSleep, seconds(h.Sleep.Seconds), seconds(h.Sleep.Seconds)
+	case h.HTTPGet != nil && strings.HasPrefix(h.HTTPGet.Path, "/drain"):
+		// lameduck's drain endpoint: answers once nothing is in flight.
+		p.Kind, p.Drain = PreStopHTTPDrain, true
+		if u, err := url.Parse(h.HTTPGet.Path); err == nil {
+			if d, err := prestop.ParseDuration(u.Query().Get("timeout")); err == nil {
+				p.Duration = d
+			}
+		}
 	case h.HTTPGet != nil:
 		p.Kind, p.Known, p.Note = PreStopHTTP, false, "an httpGet hook lasts as long as the server takes to answer"
 	case h.Exec != nil:

@@ -53,10 +53,15 @@ func (o *Object) String() string {
 }
 
 // Pos returns the line and column of the field at path (such as
-// "spec.template.spec.containers[0].lifecycle"), or of its closest
-// ancestor present in the document.
-func (o *Object) Pos(path string) (line, col int) {
-	n := resolve(o.node, parsePath(path))
+// "spec.template.spec.containers[0].lifecycle") followed by the literal
+// keys (map keys that contain dots, like annotation names), or of its
+// closest ancestor present in the document.
+func (o *Object) Pos(path string, keys ...string) (line, col int) {
+	segs := parsePath(path)
+	for _, k := range keys {
+		segs = append(segs, pathSeg{field: k, index: -1})
+	}
+	n := resolve(o.node, segs)
 	if n == nil {
 		return o.Line, o.Column
 	}
