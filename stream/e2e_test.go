@@ -313,7 +313,8 @@ func TestShutdownEndsStreamsCleanly(t *testing.T) {
 }
 
 // TestShutdownCutsWhatIgnoresIt holds a WebSocket whose handler ignores the
-// shutdown and a client that never reads a large response: both are cut
+// shutdown, a client that never reads a large response and one that never
+// finishes its request body: all are cut
 // when Stopping's budget is spent, named in the log, and the process exits
 // before the grace period ends. An idle keep-alive connection is closed when
 // Stopping begins, long before the exit.
@@ -322,8 +323,10 @@ func TestShutdownCutsWhatIgnoresIt(t *testing.T) {
 	ws := openWS(t, c.addr, "/ws-ignore")
 	reader := dial(t, c.addr)
 	fmt.Fprintf(reader, "GET /big HTTP/1.1\r\nHost: test\r\n\r\n") // and never read
+	upload := dial(t, c.addr)
+	fmt.Fprintf(upload, "POST /upload HTTP/1.1\r\nHost: test\r\nContent-Length: 1000\r\n\r\nonly ten b") // and never the rest
 	idle := idleKeepAlive(t, c.addr)
-	waitInFlight(t, c.addr, 2)
+	waitInFlight(t, c.addr, 3)
 	sent := c.term()
 
 	var idleClosed time.Time
@@ -351,7 +354,7 @@ func TestShutdownCutsWhatIgnoresIt(t *testing.T) {
 		t.Errorf("exited %v after SIGTERM, after the grace period %v (SIGKILL time)", took, grace)
 	}
 	running := c.stillRunning()
-	for _, want := range []string{"hijacked connection GET /ws-ignore", "request GET /big"} {
+	for _, want := range []string{"hijacked connection GET /ws-ignore", "request GET /big", "request POST /upload"} {
 		if !slices.Contains(running, want) {
 			t.Errorf("still-running records %q do not name %q", running, want)
 		}

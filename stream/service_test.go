@@ -3,6 +3,7 @@ package stream_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -171,6 +172,11 @@ func mux(app *lameduck.App) *http.ServeMux {
 			w.Header().Set("Connection", "close") // poll again, elsewhere
 			w.WriteHeader(http.StatusNoContent)
 		}
+	})
+
+	// An upload: a client that never finishes its body holds it.
+	m.HandleFunc("POST /upload", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
 	})
 
 	// A large response for a client that never reads it.
