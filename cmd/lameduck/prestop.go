@@ -44,6 +44,14 @@ bad arguments.`,
   command: ["/lameduck", "prestop", "drain", "--admin", "http://127.0.0.1:8081", "--timeout", "25s"]
   command: ["/lameduck", "prestop", "signal", "--pid", "1", "--signal", "QUIT", "--wait", "--timeout", "25s"]`,
 	}
+	// A typo in a preStop hook must fail loudly, not print help and exit 0.
+	cmd.Args = cobra.ArbitraryArgs
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return usageError("prestop: missing action (sleep, drain or signal); see lameduck prestop --help")
+		}
+		return usageError("prestop: unknown action %q (want sleep, drain or signal)", args[0])
+	}
 	cmd.AddCommand(newPrestopSleepCmd(), newPrestopDrainCmd(), newPrestopSignalCmd())
 	return cmd
 }
