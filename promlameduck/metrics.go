@@ -34,15 +34,20 @@ type Metrics struct {
 // registers the flush hook of the final-values mode. It reads the
 // environment variables listed with EnvFinal; an invalid configuration
 // returns an error wrapping ErrConfig (exit with lameduck.ExitConfig).
-// Call it before app.Run.
+// Call it once per App, before app.Run (a second call would mount /metrics
+// twice; use NoAdmin and another registry if you need two).
 func New(app *lameduck.App, o Options) (*Metrics, error) {
 	o, err := o.resolve()
 	if err != nil {
 		return nil, err
 	}
 	m := &Metrics{app: app, opts: o, log: o.Logger, http: newHTTPMetrics(o.Buckets), scraped: make(chan struct{})}
-	for _, c := range []prometheus.Collector{newCollector(app), m.http.requests, m.http.duration} {
+	cs := []prometheus.Collector{newCollector(app), m.http.requests, m.http.duration}
+	for i, c := range cs {
 		if err := o.Registerer.Register(c); err != nil {
+			for _, done := range cs[:i] {
+				o.Registerer.Unregister(done)
+			}
 			return nil, fmt.Errorf("promlameduck: register metrics: %w", err)
 		}
 	}
