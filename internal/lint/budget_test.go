@@ -180,7 +180,7 @@ spec:
 				want(t, "behind", b.Behind, true)
 			}},
 		{name: "a Service in another namespace does not count",
-			extra: strings.Replace(svcWith(`  namespace: other`, ""), "name: w\n", "name: w\n", 1),
+			extra:   strings.Replace(svcWith(`  namespace: other`, ""), "name: w\n", "name: w\n", 1),
 			podSpec: "",
 			check: func(t *testing.T, b *Budget) {
 				// The Deployment has no namespace: it matches any (applied wherever).
