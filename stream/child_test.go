@@ -31,7 +31,7 @@ const grace = 4 * time.Second
 
 // child is a service process: the test binary re-executed.
 type child struct {
-	t      *testing.T
+	t      testing.TB
 	cmd    *exec.Cmd
 	addr   string // host:port of the service
 	stderr lockedBuffer
@@ -58,7 +58,7 @@ func (l *lockedBuffer) String() string {
 }
 
 // startChild runs the service and waits until it serves.
-func startChild(t *testing.T, extraEnv ...string) *child {
+func startChild(t testing.TB, extraEnv ...string) *child {
 	t.Helper()
 	c := &child{t: t, exited: make(chan struct{})}
 	c.cmd = exec.Command(os.Args[0], "-test.run=^$")

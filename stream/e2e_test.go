@@ -36,7 +36,7 @@ func getPhase(addr string) (phase string, inflight int64, err error) {
 }
 
 // waitInFlight waits until n requests (besides the /phase request) are in flight.
-func waitInFlight(t *testing.T, addr string, n int64) {
+func waitInFlight(t testing.TB, addr string, n int64) {
 	t.Helper()
 	deadline := time.After(10 * time.Second)
 	for {
@@ -53,7 +53,7 @@ func waitInFlight(t *testing.T, addr string, n int64) {
 }
 
 // waitOK polls url until it answers 200.
-func waitOK(t *testing.T, url string) {
+func waitOK(t testing.TB, url string) {
 	t.Helper()
 	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 2 * time.Second}
 	deadline := time.After(10 * time.Second)
@@ -73,7 +73,7 @@ func waitOK(t *testing.T, url string) {
 	}
 }
 
-func dial(t *testing.T, addr string) net.Conn {
+func dial(t testing.TB, addr string) net.Conn {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
@@ -95,7 +95,7 @@ func eofAt(c net.Conn) <-chan time.Time {
 
 // idleKeepAlive opens a connection, completes one request on it and leaves
 // it idle; the channel reports when the server closed it.
-func idleKeepAlive(t *testing.T, addr string) <-chan time.Time {
+func idleKeepAlive(t testing.TB, addr string) <-chan time.Time {
 	t.Helper()
 	c := dial(t, addr)
 	fmt.Fprintf(c, "GET /hello HTTP/1.1\r\nHost: test\r\n\r\n")
@@ -128,7 +128,7 @@ type wsResult struct {
 
 // openWS opens a WebSocket at path, checks one echo and then reads until the
 // connection ends.
-func openWS(t *testing.T, addr, path string) <-chan wsResult {
+func openWS(t testing.TB, addr, path string) <-chan wsResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	c, _, err := websocket.Dial(ctx, "ws://"+addr+path, &websocket.DialOptions{HTTPClient: &http.Client{Transport: &http.Transport{}}})
@@ -164,7 +164,7 @@ type sseResult struct {
 }
 
 // openSSE reads an event stream until it ends, after the first event.
-func openSSE(t *testing.T, addr string) <-chan sseResult {
+func openSSE(t testing.TB, addr string) <-chan sseResult {
 	t.Helper()
 	client := &http.Client{Transport: &http.Transport{}}
 	resp, err := client.Get("http://" + addr + "/sse")
@@ -239,7 +239,7 @@ func openPoll(addr string) <-chan pollResult {
 	return ch
 }
 
-func recv[T any](t *testing.T, what string, ch <-chan T) T {
+func recv[T any](t testing.TB, what string, ch <-chan T) T {
 	t.Helper()
 	select {
 	case v := <-ch:
