@@ -89,7 +89,9 @@ func (a *App) addServer(srv *http.Server, ln net.Listener, name string) {
 // A second stop signal makes Run return 128+signal at once, logging what
 // was cut off; the caller must exit then. A SIGTERM that follows a shutdown
 // started by /drain (a preStop hook) is expected and is not a second signal.
-// Run restores signal handling before it returns. It must be called once.
+// Run restores signal handling before it returns, except after a shutdown
+// started by /drain, where it leaves the stop signals ignored so that the
+// kubelet's SIGTERM cannot kill the exiting process. It must be called once.
 func (a *App) Run() int {
 	if !a.ran.CompareAndSwap(false, true) {
 		panic("lameduck: Run called twice")
@@ -113,7 +115,15 @@ func (a *App) Run() int {
 
 	sigc := make(chan os.Signal, 8)
 	signal.Notify(sigc, cfg.Signals...)
-	defer signal.Stop(sigc)
+	defer func() {
+		signal.Stop(sigc)
+		if a.req.src == byDrain && a.Phase() == Stopped {
+			// The kubelet sends SIGTERM when the preStop hook that called
+			// /drain returns, possibly after Run has returned and before the
+			// caller exits: it must not turn a clean exit into 143.
+			signal.Ignore(cfg.Signals...)
+		}
+	}()
 
 	startErr := a.start()
 	if startErr != nil {
