@@ -144,13 +144,16 @@ func (s *Server) run(ctx context.Context) error {
 	s.setAll(healthpb.HealthCheckResponse_NOT_SERVING)
 	go s.followPhases(quit)
 
-	served := make(chan error, 1)
-	go func() { served <- s.srv.Serve(s.ln) }()
-	select {
-	case err := <-served:
-		return fmt.Errorf("grpclameduck: %s: %w", s.name, err)
-	case <-ctx.Done():
-	}
+	served := make(chan struct{}) // closed when srv.Serve has returned
+	go func() {
+		defer close(served)
+		if err := s.srv.Serve(s.ln); err != nil && ctx.Err() == nil {
+			// The listener failed: the whole App stops, and this server
+			// still goes through the graceful stop below.
+			s.app.Fatal(fmt.Errorf("grpclameduck: %s: %w", s.name, err))
+		}
+	}()
+	<-ctx.Done()
 
 	// Stopping.
 	s.stop(stream.ErrGoingAway)

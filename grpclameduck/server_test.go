@@ -334,3 +334,30 @@ func TestSilentConnectionDoesNotHoldStop(t *testing.T) {
 		t.Fatalf("Run = %d, want 0: the silent connection held the stop", c)
 	}
 }
+
+// TestListenerFailureIsFatal: a gRPC server whose listener fails stops the
+// whole App, through the usual phases, with exit code 1.
+func TestListenerFailureIsFatal(t *testing.T) {
+	log := &syncBuffer{}
+	app := lameduck.New(testOptions(0, log))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	grpclameduck.Serve(app, srv, ln)
+	ln.Close() // Accept fails at once
+	code := make(chan int, 1)
+	go func() { code <- app.Run() }()
+	select {
+	case c := <-code:
+		if c != 1 {
+			t.Fatalf("Run = %d, want 1", c)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return")
+	}
+	if !strings.Contains(log.String(), "grpclameduck: grpc "+ln.Addr().String()) {
+		t.Errorf("the cause does not name the server:\n%s", log.String())
+	}
+}
