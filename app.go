@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -174,6 +175,53 @@ func (a *App) Handler(h http.Handler) http.Handler {
 	return &middleware{t: &a.track, next: h}
 }
 
+// Hold counts one unit of work that does not arrive as an HTTP request on
+// an App server — a gRPC call, a message taken from a queue — as in flight,
+// like a request: Stopping waits for release to be called, Stats and /phase
+// count it, and if Stopping's budget runs out it is named in the log (kind,
+// name, peer, age) and counted as cut off. Once Stopping has begun, Hold
+// refuses new work with an error wrapping ErrStopped; answer it the way the
+// protocol says "try another replica" (gRPC: codes.Unavailable). release
+// may be called more than once.
+func (a *App) Hold(kind, name, peer string) (release func(), err error) {
+	t := &a.track
+	if t.gate.Add(1)&closedBit != 0 {
+		if t.gate.Add(-1) == closedBit {
+			t.poke()
+		}
+		t.refused.Add(1)
+		return func() {}, fmt.Errorf("%w: %s %s refused", ErrStopped, kind, name)
+	}
+	h := &hold{kind: kind, name: name, peer: peer, start: time.Now()}
+	t.mu.Lock()
+	t.holds[h] = struct{}{}
+	t.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			t.mu.Lock()
+			delete(t.holds, h)
+			t.mu.Unlock()
+			if n := t.gate.Add(-1); n&closedBit != 0 {
+				t.drained.Add(1)
+				t.poke()
+			}
+		})
+	}, nil
+}
+
+// Logger returns the logger the App writes its records to, so that
+// components (grpclameduck) log where the App does.
+func (a *App) Logger() *slog.Logger {
+	if a.log.l != nil {
+		return a.log.l
+	}
+	if a.opts.Logger != nil {
+		return a.opts.Logger
+	}
+	return slog.Default()
+}
+
 // ReadyCheck adds a readiness check: /readyz answers 200 only in Serving
 // and while every check returns nil, and Run leaves Starting only once all
 // checks pass.
@@ -292,7 +340,8 @@ type Stats struct {
 	Drained int64
 	// ServedDraining counts requests that arrived while Draining.
 	ServedDraining int64
-	// Refused counts requests refused with 503 after Stopping began.
+	// Refused counts requests refused with 503 (and Hold calls refused)
+	// after Stopping began.
 	Refused int64
 	// CutRequests and CutTasks count what was still running when the
 	// Stopping budget ran out.

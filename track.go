@@ -45,6 +45,13 @@ type tracker struct {
 	conns    map[*trackedConn]struct{}
 	hijacked map[*trackedConn]struct{}   // hijacked connections whose handler still runs
 	slow     map[*http.Request]time.Time // requests not recorded on a trackedConn
+	holds    map[*hold]struct{}          // work registered with App.Hold
+}
+
+// hold is one unit of work registered with App.Hold.
+type hold struct {
+	kind, name, peer string
+	start            time.Time
 }
 
 func (t *tracker) init() {
@@ -52,6 +59,7 @@ func (t *tracker) init() {
 	t.conns = make(map[*trackedConn]struct{})
 	t.hijacked = make(map[*trackedConn]struct{})
 	t.slow = make(map[*http.Request]time.Time)
+	t.holds = make(map[*hold]struct{})
 }
 
 func (t *tracker) poke() {
@@ -293,6 +301,9 @@ func (t *tracker) runningRequests(now time.Time) []running {
 	}
 	for r, at := range t.slow {
 		out = append(out, running{Kind: "request", Name: r.Method + " " + r.URL.Path, Peer: r.RemoteAddr, Age: now.Sub(at)})
+	}
+	for h := range t.holds {
+		out = append(out, running{Kind: h.kind, Name: h.name, Peer: h.peer, Age: now.Sub(h.start)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Age > out[j].Age })
 	return out
