@@ -331,7 +331,7 @@ func demoRuns(cmd *cobra.Command, f *drillFlags, cfg drill.Config) ([]drill.Conf
 	drain := (cfg.Profile.Max + 500*time.Millisecond).Round(100 * time.Millisecond)
 	delay := f.demoDelay.String()
 	notes := []string{
-		fmt.Sprintf("demo: increment %s after the 200 OK; lameduck replicas get LAMEDUCK_DRAIN_DELAY=%s (>= max propagation lag %s) and LAMEDUCK_GRACE_PERIOD=%s",
+		fmt.Sprintf("demo: increment %s after the 200 OK; lameduck replicas get LAMEDUCK_DRAIN_DELAY=%s (>= max propagation lag %s), LAMEDUCK_GRACE_PERIOD=%s, LAMEDUCK_FLUSH_TIMEOUT=500ms, LAMEDUCK_CLOSE_TIMEOUT=500ms",
 			delay, drain, cfg.Profile.Max, cfg.Grace),
 	}
 	naive := cfg
@@ -341,7 +341,10 @@ func demoRuns(cmd *cobra.Command, f *drillFlags, cfg drill.Config) ([]drill.Conf
 	lame := cfg
 	lame.Name = "lameduck"
 	lame.Command = []string{exe, "demo", "--delay", delay}
-	lame.Env = append([]string{"LAMEDUCK_DRAIN_DELAY=" + drain.String()}, cfg.Env...)
+	// The demo has nothing to flush and one client to close: give the
+	// budget to the drain delay and the pending increments instead of the
+	// library's default 2s flush and 3s close reserves.
+	lame.Env = append([]string{"LAMEDUCK_DRAIN_DELAY=" + drain.String(), "LAMEDUCK_FLUSH_TIMEOUT=500ms", "LAMEDUCK_CLOSE_TIMEOUT=500ms"}, cfg.Env...)
 	lame.Notes = notes
 	if !cmd.Flags().Changed("readiness") {
 		p, _ := drill.ParseReadiness("/healthz") // the naive service has no readiness endpoint

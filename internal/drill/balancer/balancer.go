@@ -196,6 +196,7 @@ func (b *Balancer) propagate(n *node) {
 	for {
 		n.mu.Lock()
 		var wait time.Duration = time.Hour
+		var applied []ViewEvent
 		for len(n.queue) > 0 {
 			c := n.queue[0]
 			if d := time.Until(c.at); d > 0 {
@@ -208,9 +209,13 @@ func (b *Balancer) propagate(n *node) {
 			} else {
 				n.view[c.ep.ID] = c.ep
 			}
-			b.recordEvent(ViewEvent{Node: n.idx, Endpoint: c.ep, Changed: c.changed, Applied: time.Now()})
+			applied = append(applied, ViewEvent{Node: n.idx, Endpoint: c.ep, Changed: c.changed, Applied: time.Now()})
 		}
 		n.mu.Unlock()
+		// Lock order is b.mu before n.mu (Update): record after unlocking.
+		for _, e := range applied {
+			b.recordEvent(e)
+		}
 		timer.Reset(wait)
 		select {
 		case <-n.stop:

@@ -150,7 +150,9 @@ type Pod struct {
 	probeNow chan struct{}
 	term     sync.Once
 	cleanup  atomic.Bool
-	cbMu     sync.Mutex // serializes OnChange/OnEvent
+	readyGen int         // bumped on every ready/unready transition
+	avail    *time.Timer // minReadySeconds timer
+	cbMu     sync.Mutex  // serializes OnChange/OnEvent
 
 	mu          sync.Mutex
 	lc          Lifecycle
@@ -231,6 +233,9 @@ func (p *Pod) wait() {
 		detail = err.Error()
 	}
 	p.lc.OutputTail = p.out.String()
+	if p.avail != nil {
+		p.avail.Stop()
+	}
 	p.mu.Unlock()
 	close(p.done)
 	p.event(EventExited, detail)
@@ -252,17 +257,22 @@ func (p *Pod) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(
 // State returns the pod's current flags.
 func (p *Pod) State() (ready, available, serving, terminating, exited bool) {
 	p.mu.Lock()
-	became := false
-	if p.ready && !p.available && !p.terminating && time.Since(p.readyAt) >= p.spec.MinReady {
-		p.available, became = true, true
+	defer p.mu.Unlock()
+	return p.ready, p.available, p.serving, p.terminating, p.exited
+}
+
+// markAvailable makes the pod available if it stayed ready since gen.
+func (p *Pod) markAvailable(gen int) {
+	p.mu.Lock()
+	ok := p.readyGen == gen && p.ready && !p.available && !p.terminating && !p.exited
+	if ok {
+		p.available = true
 		p.lc.Available = p.since()
 	}
-	ready, available, serving, terminating, exited = p.ready, p.available, p.serving, p.terminating, p.exited
 	p.mu.Unlock()
-	if became {
+	if ok {
 		p.event(EventAvailable, "")
 	}
-	return ready, available, serving, terminating, exited
 }
 
 // Lifecycle returns a copy of what happened so far.
@@ -346,10 +356,16 @@ func (p *Pod) probeLoop() {
 				p.serving, changed = true, true
 				if !p.terminating {
 					p.ready, p.readyAt = true, time.Now()
+					p.readyGen++
 					if p.lc.Ready == 0 {
 						p.lc.Ready = p.since()
 					}
 					ev = EventReady
+					gen := p.readyGen
+					if p.avail != nil {
+						p.avail.Stop()
+					}
+					p.avail = time.AfterFunc(p.spec.MinReady, func() { p.markAvailable(gen) })
 				}
 			}
 		} else {
@@ -358,6 +374,7 @@ func (p *Pod) probeLoop() {
 				p.serving, p.ready, changed = false, false, true
 				if !p.terminating {
 					p.available = false
+					p.readyGen++
 					ev = EventUnready
 				}
 			}
