@@ -50,6 +50,7 @@ type drillFlags struct {
 	headers          []string
 	timeout          time.Duration
 	workers          int
+	clients          int
 	redis            string
 	expectCounter    string
 	settle           time.Duration
@@ -70,6 +71,7 @@ var demoDefaults = map[string]string{
 	"min-ready":        "500ms",
 	"warmup":           "1s",
 	"tail":             "1s",
+	"duration":         "7s",
 	"method":           "POST",
 	"path":             "/incr",
 	"expect-counter":   "counter",
@@ -138,6 +140,7 @@ error (command not found, store unreachable, replicas that never get ready).`,
 	fl.StringArrayVar(&f.headers, "header", nil, "request header \"Name: value\" (repeatable)")
 	fl.DurationVar(&f.timeout, "timeout", drill.DefaultTimeout, "request timeout")
 	fl.IntVar(&f.workers, "workers", drill.DefaultWorkers, "maximum concurrent requests (and connections)")
+	fl.IntVar(&f.clients, "clients", drill.DefaultClients, "independent keep-alive clients the load is spread over (round-robin)")
 	fl.StringVar(&f.redis, "redis", "", "Redis address (default: an embedded store in the drill's process)")
 	fl.StringVar(&f.expectCounter, "expect-counter", "", "Redis key that must count every acknowledged (2xx) request")
 	fl.DurationVar(&f.settle, "settle", drill.DefaultSettle, "after the load, wait this long for the counter to stop changing")
@@ -171,7 +174,7 @@ func baseConfig(f *drillFlags) (drill.Config, error) {
 		Env: f.env, Replicas: f.replicas, MaxSurge: rollout.IntOrPercent(f.maxSurge), MaxUnavailable: rollout.IntOrPercent(f.maxUnavailable),
 		Rollouts: f.rollouts, MinReady: f.minReady, Grace: f.grace, PreStopSleep: f.prestopSleep, PreStopCommand: f.prestop,
 		Nodes: f.nodes, Seed: f.seed, Rate: f.rate, Duration: f.duration, Warmup: f.warmup, Tail: f.tail,
-		Method: strings.ToUpper(f.method), Path: f.path, Timeout: f.timeout, Workers: f.workers,
+		Method: strings.ToUpper(f.method), Path: f.path, Timeout: f.timeout, Workers: f.workers, Clients: f.clients,
 		RedisAddr: f.redis, ExpectCounter: f.expectCounter, Settle: f.settle, StartTimeout: f.startTimeout,
 	}
 	if f.body != "" {

@@ -88,6 +88,7 @@ const (
 	DefaultTail         = 1 * time.Second
 	DefaultTimeout      = 10 * time.Second
 	DefaultWorkers      = 512
+	DefaultClients      = 8
 	DefaultSettle       = 2 * time.Second
 	DefaultStartTimeout = 60 * time.Second
 	DefaultMethod       = http.MethodGet
@@ -131,6 +132,7 @@ type Config struct {
 	Header   http.Header
 	Timeout  time.Duration // per request
 	Workers  int           // max concurrent requests = max connections
+	Clients  int           // independent keep-alive clients the requests are spread over
 
 	RedisAddr     string // "" = embedded store
 	ExpectCounter string // Redis key counting acknowledged requests; "" = no verification
@@ -216,6 +218,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Workers == 0 {
 		c.Workers = DefaultWorkers
+	}
+	if c.Clients == 0 {
+		c.Clients = DefaultClients
 	}
 	if c.Settle == 0 {
 		c.Settle = DefaultSettle

@@ -39,11 +39,13 @@ type connInfo struct {
 	err    error
 }
 
-// tracingTransport records, per request, which connection carried it.
+// tracingTransport records, per request, which connection carried it. It
+// spreads requests round-robin over several independent clients (each with
+// its own keep-alive pool), as a service sees many clients, not one.
 type tracingTransport struct {
-	base *http.Transport
-	mu   sync.Mutex
-	info map[uint64]*connInfo
+	clients []*http.Transport
+	mu      sync.Mutex
+	info    map[uint64]*connInfo
 }
 
 func (t *tracingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -59,7 +61,7 @@ func (t *tracingTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		t.mu.Unlock()
 	}}
 	req = req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
-	resp, err := t.base.RoundTrip(req)
+	resp, err := t.clients[seq%uint64(len(t.clients))].RoundTrip(req)
 	if err != nil {
 		t.mu.Lock()
 		ci.err = err
@@ -77,6 +79,7 @@ type loadSpec struct {
 	Rate    int
 	Timeout time.Duration
 	Workers int
+	Clients int
 	RunID   string
 }
 
@@ -98,15 +101,17 @@ type load struct {
 
 func startLoad(spec loadSpec) *load {
 	workers := max(spec.Workers, 1)
-	dialer := &net.Dialer{Timeout: spec.Timeout, KeepAlive: 30 * time.Second}
-	base := &http.Transport{
-		DialContext:         dialer.DialContext,
-		MaxIdleConns:        workers,
-		MaxIdleConnsPerHost: workers, // >= MaxWorkers, or connections churn
-		IdleConnTimeout:     90 * time.Second,
-		DisableCompression:  true,
+	tr := &tracingTransport{info: make(map[uint64]*connInfo)}
+	for range max(spec.Clients, 1) {
+		dialer := &net.Dialer{Timeout: spec.Timeout, KeepAlive: 30 * time.Second}
+		tr.clients = append(tr.clients, &http.Transport{
+			DialContext:         dialer.DialContext,
+			MaxIdleConns:        workers,
+			MaxIdleConnsPerHost: workers, // >= MaxWorkers, or connections churn
+			IdleConnTimeout:     90 * time.Second,
+			DisableCompression:  true,
+		})
 	}
-	tr := &tracingTransport{base: base, info: make(map[uint64]*connInfo)}
 	client := &http.Client{Transport: tr, Timeout: spec.Timeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	atk := vegeta.NewAttacker(
 		vegeta.Client(client),
@@ -167,7 +172,9 @@ func (l *load) stop(ctx context.Context) []request {
 	case <-l.done:
 	case <-ctx.Done():
 	}
-	l.tr.base.CloseIdleConnections()
+	for _, c := range l.tr.clients {
+		c.CloseIdleConnections()
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return append([]request(nil), l.reqs...)

@@ -429,7 +429,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	r.event("load-start", "", fmt.Sprintf("%d req/s %s %s", cfg.Rate, cfg.Method, cfg.Path))
 	ld := startLoad(loadSpec{
 		URL: "http://" + bal.Addr() + cfg.Path, Method: cfg.Method, Body: cfg.Body, Header: cfg.Header,
-		Rate: cfg.Rate, Timeout: cfg.Timeout, Workers: cfg.Workers, RunID: fmt.Sprintf("drill%d", cfg.Seed),
+		Rate: cfg.Rate, Timeout: cfg.Timeout, Workers: cfg.Workers, Clients: cfg.Clients, RunID: fmt.Sprintf("drill%d", cfg.Seed),
 	})
 	r.mu.Lock()
 	r.load = ld
