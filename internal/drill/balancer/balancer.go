@@ -362,7 +362,7 @@ func (b *Balancer) handle(client net.Conn, rec *ConnRecord) {
 	done := make(chan struct{})
 	go func() { // client -> backend
 		defer close(done)
-		_, err := io.Copy(backend, client)
+		_, err := copyConn(backend, client)
 		kind := closeKind(err)
 		b.mu.Lock()
 		if rec.BackendClose == "" {
@@ -376,7 +376,7 @@ func (b *Balancer) handle(client net.Conn, rec *ConnRecord) {
 		}
 	}()
 	// backend -> client
-	_, err = io.Copy(client, backend)
+	_, err = copyConn(client, backend)
 	kind := closeKind(err)
 	b.mu.Lock()
 	if rec.ClientClose == "" {
@@ -402,6 +402,17 @@ func (b *Balancer) finish(rec *ConnRecord, outcome string) {
 	}
 	rec.Ended = time.Now()
 	b.mu.Unlock()
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// copyConn copies with plain read and write calls. io.Copy between two
+// TCPConns would splice(2) through a pipe: two syscalls per chunk plus the
+// pipe, which costs more than it saves for small HTTP messages.
+func copyConn(dst, src net.Conn) (int64, error) {
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	return io.CopyBuffer(struct{ io.Writer }{dst}, struct{ io.Reader }{src}, *bp)
 }
 
 // closeKind names how a copy loop ended. io.Copy returns nil on EOF.
