@@ -253,6 +253,7 @@ func runDrill(ctx context.Context, cmd *cobra.Command, f *drillFlags, args []str
 		}
 	} else {
 		cfg.Command = args
+		cfg.Name = strings.Join(args, " ")
 		runs = []drill.Config{cfg}
 	}
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -20,7 +21,16 @@ type store struct {
 	rdb      *redis.Client
 }
 
+// quietLogger drops go-redis' own log lines (dial retries): the drill
+// reports an unreachable store itself, once, with what to do about it.
+type quietLogger struct{}
+
+func (quietLogger) Printf(context.Context, string, ...any) {}
+
+var quietOnce sync.Once
+
 func openStore(ctx context.Context, addr string) (*store, error) {
+	quietOnce.Do(func() { redis.SetLogger(quietLogger{}) })
 	s := &store{Addr: addr}
 	if addr == "" {
 		m := miniredis.NewMiniRedis()

@@ -330,3 +330,40 @@ func TestBackendCloseIsPassedThrough(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentUpdatesAndConnections updates endpoints from several
+// goroutines while nodes apply changes and clients connect: it must neither
+// deadlock nor race (run with -race).
+func TestConcurrentUpdatesAndConnections(t *testing.T) {
+	a := startEcho(t, "a")
+	b := newBalancer(t, Options{Nodes: 3, Lag: func(n int) time.Duration { return time.Duration(n) * time.Millisecond }})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var wg = make(chan struct{}, 4)
+		for g := 0; g < 4; g++ {
+			go func() {
+				defer func() { wg <- struct{}{} }()
+				for i := 0; i < 200; i++ {
+					b.Update(Endpoint{ID: "a", Addr: a.ln.Addr().String(), Ready: i%2 == 0, Serving: true, Terminating: i%3 == 0})
+					_ = b.View(i % 3)
+				}
+			}()
+		}
+		for i := 0; i < 20; i++ {
+			if c, err := net.DialTimeout("tcp", b.Addr(), time.Second); err == nil {
+				c.Close()
+			}
+		}
+		for g := 0; g < 4; g++ {
+			<-wg
+		}
+		_ = b.Events()
+		_ = b.Conns()
+	}()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("concurrent updates deadlocked")
+	}
+}
