@@ -35,12 +35,12 @@ import (
 
 // Endpoint is the state of one backend, as an EndpointSlice carries it.
 type Endpoint struct {
-	ID          string // replica name, for the records
-	Addr        string // host:port
-	Ready       bool   // passing readiness and not terminating
-	Serving     bool   // passing readiness (also while terminating)
-	Terminating bool
-	Removed     bool // gone from the endpoint set
+	ID          string `json:"id"`      // replica name, for the records
+	Addr        string `json:"addr"`    // host:port
+	Ready       bool   `json:"ready"`   // passing readiness and not terminating
+	Serving     bool   `json:"serving"` // passing readiness (also while terminating)
+	Terminating bool   `json:"terminating"`
+	Removed     bool   `json:"removed"` // gone from the endpoint set
 }
 
 // Outcome of forwarding one client connection.

@@ -515,18 +515,6 @@ func (p *Pod) Kill() {
 	<-p.done
 }
 
-// Stop stops a replica at the end of a drill, outside the measurement:
-// the stop signal, then SIGKILL after timeout.
-func (p *Pod) Stop(timeout time.Duration) {
-	p.cleanup.Store(true)
-	_ = syscall.Kill(p.cmd.Process.Pid, p.spec.StopSignal)
-	select {
-	case <-p.done:
-	case <-time.After(timeout):
-		p.Kill()
-	}
-}
-
 // SignalName returns the conventional name of s, such as "SIGTERM".
 func SignalName(s os.Signal) string {
 	if sig, ok := s.(syscall.Signal); ok {
