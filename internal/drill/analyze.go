@@ -201,6 +201,10 @@ func attribute(f *Failure, lc *pod.Lifecycle, rec *balancer.ConnRecord, epoch ti
 			switch {
 			case lc.Unexpected:
 				return CauseCrashed
+			case f.Reused && lc.ExitSignal == "" && rec != nil && rec.BackendClose == balancer.CloseFIN:
+				// The process closed the idle connection itself on its
+				// way out, as the client sent on it.
+				return CauseKeepAliveRace
 			case f.Reused:
 				return CausePinnedCut
 			default:
@@ -440,8 +444,8 @@ func (r *runner) attributeCauses(res *Result, lcs map[string]*pod.Lifecycle, lon
 			"on the stop signal, stop accepting, then wait for in-flight requests (http.Server.Shutdown, or lameduck) before exiting",
 		},
 		CauseKeepAliveRace: {
-			"the server closed a keep-alive connection just as a request was sent on it",
-			"close keep-alive connections only between requests (\"Connection: close\" on a response) during shutdown; clients may retry idempotent requests",
+			"the server closed an idle keep-alive connection (for instance when it stopped) just as the client sent a request on it",
+			"while draining, answer with \"Connection: close\" and close idle keep-alive connections early and gradually rather than all at once when stopping; clients may retry idempotent requests",
 		},
 		Cause5xxDraining: {
 			"a terminating replica answered 5xx while traffic still reached it",

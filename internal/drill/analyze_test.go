@@ -52,6 +52,7 @@ func TestAttribute(t *testing.T) {
 	killed := &pod.Lifecycle{Name: "r0-2", Terminating: at(2), SignalSent: at(2), Killed: at(4), Exited: at(4.01), ExitSignal: "SIGKILL"}
 	crashed := &pod.Lifecycle{Name: "r0-3", Exited: at(3), Unexpected: true, ExitCode: 2}
 	running := &pod.Lifecycle{Name: "r1-4"}
+	naiveKilled := &pod.Lifecycle{Name: "r0-5", Terminating: at(2), SignalSent: at(2), Exited: at(2.5), ExitCode: -1, ExitSignal: "SIGTERM"}
 	closedAt := func(s float64, kind string) *balancer.ConnRecord {
 		return &balancer.ConnRecord{Outcome: balancer.OutcomeForwarded, BackendClose: kind, BackendClosed: epoch.Add(at(s))}
 	}
@@ -67,6 +68,8 @@ func TestAttribute(t *testing.T) {
 		{"refused by a crashed replica", Failure{Class: ClassRefused, At: at(3.2)}, crashed, &balancer.ConnRecord{Outcome: balancer.OutcomeRefused}, CauseCrashed},
 		{"in flight at SIGKILL", Failure{Class: ClassEOF, At: at(3.9), Latency: at(0.1)}, killed, closedAt(4.0, balancer.CloseFIN), CauseGraceKill},
 		{"pinned keep-alive cut at exit", Failure{Class: ClassReset, At: at(2.49), Latency: at(0.02), Reused: true}, deleted, closedAt(2.5, balancer.CloseReset), CausePinnedCut},
+		{"idle keep-alive closed by the exiting server", Failure{Class: ClassEOF, At: at(2.49), Latency: at(0.02), Reused: true}, deleted, closedAt(2.5, balancer.CloseFIN), CauseKeepAliveRace},
+		{"pinned keep-alive, process killed by the signal", Failure{Class: ClassEOF, At: at(2.49), Latency: at(0.02), Reused: true}, naiveKilled, closedAt(2.5, balancer.CloseFIN), CausePinnedCut},
 		{"new connection cut at exit", Failure{Class: ClassEOF, At: at(2.49), Latency: at(0.02)}, deleted, closedAt(2.5, balancer.CloseFIN), CauseInFlightExit},
 		{"keep-alive race on a live replica", Failure{Class: ClassEOF, At: at(1), Latency: at(0.001), Reused: true}, running, closedAt(1, balancer.CloseFIN), CauseKeepAliveRace},
 		{"5xx while terminating", Failure{Class: Class5xx, At: at(2.2)}, deleted, closedAt(2.5, balancer.CloseFIN), Cause5xxDraining},
