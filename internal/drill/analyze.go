@@ -500,6 +500,16 @@ func (r *runner) attributeCauses(res *Result, lcs map[string]*pod.Lifecycle, lon
 			res.Advice = append(res.Advice, t[1])
 		}
 	}
+	var unclean []string
+	for _, rp := range res.Replicas {
+		if rp.SignalSent > 0 && rp.Killed == 0 && rp.Exited > 0 && rp.ExitSignal == "" && rp.ExitCode != 0 {
+			unclean = append(unclean, fmt.Sprintf("%s (code %d, %s after the signal)", rp.Name, rp.ExitCode, (rp.Exited-rp.SignalSent).Round(10*time.Millisecond)))
+		}
+	}
+	if len(unclean) > 0 && len(res.Causes) > 0 {
+		res.Advice = append(res.Advice, "deleted replicas exited with a non-zero code: "+strings.Join(unclean, ", ")+
+			"; their own shutdown reported a problem (a lameduck service: its budget ran out and work was cut): read their output (--json, output_tail) and give shutdown more time (grace period) or less work")
+	}
 	if len(res.Causes) > 0 {
 		res.Advice = append(res.Advice, fmt.Sprintf("budget from what this drill observed: preStop (%s) + drain delay (>= %s) + longest request (%s) + shutdown work (%s) + 2s margin < terminationGracePeriodSeconds: use at least %s",
 			prestop, lagNeed, longestOK.Round(time.Millisecond), stopTook.Round(10*time.Millisecond), graceNeed))
