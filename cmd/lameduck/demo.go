@@ -32,8 +32,9 @@ The source is examples/counter (naive.go and graceful.go side by side).`,
 				return usageError("%v", err)
 			}
 			if naive {
+				// ListenAndServe returns only when it cannot listen.
 				err := counter.RunNaive(cfg)
-				return &exitError{code: 1, err: err}
+				return &exitError{code: 2, err: err}
 			}
 			if code := counter.RunGraceful(cfg); code != 0 {
 				return &exitError{code: code}

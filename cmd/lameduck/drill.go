@@ -177,6 +177,9 @@ func baseConfig(f *drillFlags) (drill.Config, error) {
 		Method: strings.ToUpper(f.method), Path: f.path, Timeout: f.timeout, Workers: f.workers, Clients: f.clients,
 		RedisAddr: f.redis, ExpectCounter: f.expectCounter, Settle: f.settle, StartTimeout: f.startTimeout,
 	}
+	if f.rollouts < 1 {
+		return cfg, fmt.Errorf("--rollouts must be at least 1, not %d", f.rollouts)
+	}
 	if f.body != "" {
 		cfg.Body = []byte(f.body)
 	}

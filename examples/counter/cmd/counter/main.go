@@ -24,8 +24,8 @@ func main() {
 	}
 	if *naive {
 		err := counter.RunNaive(cfg)
-		fmt.Fprintln(os.Stderr, "counter:", err)
-		os.Exit(1)
+		fmt.Fprintln(os.Stderr, "counter:", err) // it could not listen
+		os.Exit(2)
 	}
 	os.Exit(counter.RunGraceful(cfg))
 }
