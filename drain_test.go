@@ -64,6 +64,13 @@ func TestPhasesAdvance(t *testing.T) {
 	if _, _, ok := p.advance(Serving, time.Now()); ok || p.current() != Stopping {
 		t.Errorf("moved backwards to %v", p.current())
 	}
+	// Whoever wakes on a phase's channel sees that phase (or a later one).
+	seen := make(chan Phase)
+	go func() { <-p.entered[Flushing]; seen <- p.current() }()
+	p.advance(Flushing, time.Now())
+	if got := <-seen; got < Flushing {
+		t.Errorf("woken by Entered(Flushing), Phase() = %v", got)
+	}
 	if got := Phase(42).String(); got != "Phase(42)" {
 		t.Errorf("String of an unknown phase = %q", got)
 	}

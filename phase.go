@@ -87,9 +87,13 @@ func (p *phases) advance(next Phase, now time.Time) (prev Phase, took time.Durat
 	}
 	for q := prev + 1; q <= next; q++ {
 		p.at[q] = now
+	}
+	// Publish the phase before closing the channels: whoever wakes on
+	// <-Entered(q) must see Phase() >= q.
+	p.cur.Store(int32(next))
+	for q := prev + 1; q <= next; q++ {
 		close(p.entered[q])
 	}
-	p.cur.Store(int32(next))
 	return prev, now.Sub(p.at[prev]), true
 }
 

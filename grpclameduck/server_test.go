@@ -173,9 +173,18 @@ func TestHealthFollowsPhases(t *testing.T) {
 			cc := dialGRPC(t, r.addr)
 			hc := healthpb.NewHealthClient(cc)
 			for _, svc := range []string{"", "grpc.testing.TestService"} {
-				res, err := hc.Check(context.Background(), &healthpb.HealthCheckRequest{Service: svc})
-				if err != nil || res.GetStatus() != healthpb.HealthCheckResponse_SERVING {
-					t.Fatalf("Check(%q) while Serving = %v, %v", svc, res.GetStatus(), err)
+				// The health service follows Entered(Serving) from its own
+				// goroutine: poll briefly rather than race it.
+				deadline := time.Now().Add(5 * time.Second)
+				for {
+					res, err := hc.Check(context.Background(), &healthpb.HealthCheckRequest{Service: svc})
+					if err == nil && res.GetStatus() == healthpb.HealthCheckResponse_SERVING {
+						break
+					}
+					if time.Now().After(deadline) {
+						t.Fatalf("Check(%q) while Serving = %v, %v", svc, res.GetStatus(), err)
+					}
+					time.Sleep(5 * time.Millisecond)
 				}
 			}
 			updates := watch(t, r.app, cc)

@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -28,7 +29,18 @@ import (
 func main() {
 	mode := flag.String("mode", "lameduck", "lameduck, stdlib or sleep")
 	addr := flag.String("addr", "127.0.0.1:0", "listen address")
+	rht := flag.Duration("read-header-timeout", 0, "http.Server.ReadHeaderTimeout for every mode (0: unset; lameduck then defaults it to 10s)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file until exit")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 
 	mux := http.NewServeMux()
 	hello := []byte("hello\n")
@@ -44,13 +56,15 @@ func main() {
 		os.Exit(2)
 	}
 	fmt.Println("listening", ln.Addr())
-	srv := &http.Server{Handler: mux}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: *rht}
 
 	switch *mode {
 	case "lameduck":
 		app := lameduck.New(lameduck.Options{LookupEnv: lameduck.NoEnv, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		app.ServeListener(srv, ln)
-		os.Exit(app.Run())
+		code := app.Run()
+		pprof.StopCPUProfile()
+		os.Exit(code)
 	case "stdlib":
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 		defer stop()
