@@ -4,7 +4,8 @@
 # (taskset), so the load generator does not steal the server's core. wrk
 # hits them alternately, ROUNDS times each, swapping which goes first every
 # round, so drift and ordering fall on both. Prints req/s per round and the
-# ratio of the medians (lameduck / plain net/http). A_MODE=stdlib
+# ratio of the medians (lameduck / plain net/http), and the median of the
+# per-round paired ratios, which drift on a shared VM touches least. A_MODE=stdlib
 # B_MODE=stdlib runs the A/A control that shows the method's own noise.
 # SERVER_FLAGS are passed to both servers (e.g. -read-header-timeout 10s).
 #
@@ -46,14 +47,18 @@ run() {
   awk -v r="$r" -v c=$((c1 - c0)) -v n="$n" -v hz="$hz" 'BEGIN{printf "%s %.3f\n", r, c / hz * 1e6 / n}'
 }
 run "$plain" "${pids[0]}" >/dev/null; run "$ld" "${pids[1]}" >/dev/null # warm-up
-p=(); l=(); pc=(); lc=()
+p=(); l=(); pc=(); lc=(); rr=(); rc=()
 for i in $(seq "$rounds"); do
   if [ $((i % 2)) -eq 1 ]; then read -r a ac < <(run "$plain" "${pids[0]}"); read -r b bc < <(run "$ld" "${pids[1]}")
   else read -r b bc < <(run "$ld" "${pids[1]}"); read -r a ac < <(run "$plain" "${pids[0]}"); fi
   p+=("$a"); l+=("$b"); pc+=("$ac"); lc+=("$bc")
+  rr+=("$(awk -v a="$a" -v b="$b" 'BEGIN{printf "%.4f", b/a}')"); rc+=("$(awk -v a="$ac" -v b="$bc" 'BEGIN{printf "%.4f", a/b}')")
   echo "round $i: net/http $a req/s ${ac}µs CPU/req, lameduck $b req/s ${bc}µs CPU/req"
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END{print (NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2}'; }
 mp=$(median "${p[@]}"); ml=$(median "${l[@]}"); mpc=$(median "${pc[@]}"); mlc=$(median "${lc[@]}")
 echo "median req/s: net/http $mp, lameduck $ml, throughput ratio $(awk -v a="$ml" -v b="$mp" 'BEGIN{printf "%.3f", a/b}')"
+# Each round's two runs are back to back, so their ratio is the figure least
+# touched by drift on a shared VM: report the median of the paired ratios.
+echo "median of paired ratios: throughput $(median "${rr[@]}"), CPU efficiency $(median "${rc[@]}") (n=$rounds)"
 echo "median CPU/request: net/http ${mpc}µs, lameduck ${mlc}µs, efficiency ratio (net/http CPU / lameduck CPU) $(awk -v a="$mlc" -v b="$mpc" 'BEGIN{printf "%.3f", b/a}')"
