@@ -12,8 +12,17 @@
 //	os.Exit(app.Run())
 //
 // Serve(app, srv, ln) does the same for a server built without
-// ServerOptions; it then cannot end streams at Stopping or name the RPCs
-// that were cut off.
+// ServerOptions; it then cannot end streams at Stopping or register RPCs
+// with the App.
+//
+// # RPCs are held
+//
+// The interceptors of ServerOptions register every RPC with App.Hold
+// (kind "rpc", name the full method, peer the client's address), health
+// RPCs excepted: Stopping waits for them, /phase and App.Stats count them
+// in flight, and the cut-off names them and counts them as cut. An RPC
+// that arrives once Stopping has begun is refused with UNAVAILABLE (the
+// App no longer takes work; the client retries on another replica).
 //
 // # Timeline
 //

@@ -3,7 +3,7 @@ package grpclameduck
 import (
 	"context"
 	"errors"
-	"sort"
+	"strings"
 	"time"
 
 	"github.com/lameduck-dev/lameduck/stream"
@@ -20,11 +20,27 @@ type rpc struct {
 	start  time.Time
 }
 
-// track records an RPC until the returned func is called.
-func (s *Server) track(ctx context.Context, method string) func() {
+// healthPrefix starts the full method names of the health service, whose
+// RPCs are probes rather than work: they are not held.
+const healthPrefix = "/" + healthService + "/"
+
+// track registers an RPC with the App (App.Hold: Stopping waits for it,
+// /phase and Stats count it, the cut-off names it) and records it until the
+// returned func is called. Once Stopping has begun the App refuses new
+// work: track returns an UNAVAILABLE status error, which tells the client
+// to retry on another replica.
+func (s *Server) track(ctx context.Context, method string) (func(), error) {
 	r := &rpc{method: method, start: time.Now()}
 	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
 		r.peer = p.Addr.String()
+	}
+	release := func() {}
+	if !strings.HasPrefix(method, healthPrefix) {
+		var err error
+		release, err = s.app.Hold("rpc", method, r.peer)
+		if err != nil {
+			return nil, status.Error(codes.Unavailable, err.Error())
+		}
 	}
 	s.mu.Lock()
 	s.rpcs[r] = struct{}{}
@@ -33,44 +49,33 @@ func (s *Server) track(ctx context.Context, method string) func() {
 		s.mu.Lock()
 		delete(s.rpcs, r)
 		s.mu.Unlock()
-	}
+		release()
+	}, nil
 }
 
 // InFlight returns the number of RPCs in flight (counted by the
-// interceptors of ServerOptions).
+// interceptors of ServerOptions), health checks included.
 func (s *Server) InFlight() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.rpcs)
 }
 
-// logRunning names every RPC still running, oldest first.
-func (s *Server) logRunning() {
-	now := time.Now()
-	s.mu.Lock()
-	rs := make([]*rpc, 0, len(s.rpcs))
-	for r := range s.rpcs {
-		rs = append(rs, r)
-	}
-	s.mu.Unlock()
-	sort.Slice(rs, func(i, j int) bool { return rs[i].start.Before(rs[j].start) })
-	for _, r := range rs {
-		args := []any{"kind", "rpc", "name", r.method, "age", now.Sub(r.start).Round(time.Millisecond),
-			"phase", "Stopping", "server", s.name}
-		if r.peer != "" {
-			args = append(args, "peer", r.peer)
-		}
-		s.logger().Warn("lameduck: still running", args...)
-	}
-}
-
 func (s *Server) unaryInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	defer s.track(ctx, info.FullMethod)()
+	done, err := s.track(ctx, info.FullMethod)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	return handler(ctx, req)
 }
 
 func (s *Server) streamInterceptor(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-	defer s.track(ss.Context(), info.FullMethod)()
+	done, err := s.track(ss.Context(), info.FullMethod)
+	if err != nil {
+		return err
+	}
+	defer done()
 	if s.opts.KeepStreams {
 		return handler(srv, ss)
 	}

@@ -39,8 +39,11 @@ type Options struct {
 	// Name names the server in the App's logs (worker and closer names).
 	// Default: "grpc <listen address>".
 	Name string
-	// Logger receives a "lameduck: still running" record for each RPC cut
-	// off at the end of Stopping. Default: slog.Default().
+	// Logger receives the server's own records (a server that did not
+	// stop). Default: the App's logger (App.Logger). RPCs cut off at the
+	// end of Stopping are named by the App, as "lameduck: still running"
+	// records with kind=rpc, since the interceptors register them with
+	// App.Hold.
 	Logger *slog.Logger
 	// KeepStreams leaves streaming RPCs running when Stopping begins
 	// instead of cancelling their contexts: GracefulStop then waits for
@@ -81,7 +84,9 @@ func New(app *lameduck.App, o Options) *Server {
 // Serve is New(app, Options{}).Serve(srv, ln), for a grpc.Server built
 // without ServerOptions: health, GracefulStop and the fall-back to Stop
 // work; streaming RPCs are not ended at Stopping (only health Watch
-// streams are) and RPCs cut off are not named.
+// streams are) and RPCs are not registered with App.Hold: Stopping waits
+// for them only through GracefulStop, Stats does not count them and the
+// cut-off does not name them.
 func Serve(app *lameduck.App, srv *grpc.Server, ln net.Listener) *Server {
 	s := New(app, Options{})
 	s.Serve(srv, ln)
@@ -166,7 +171,7 @@ func (s *Server) run(ctx context.Context) error {
 	select {
 	case <-graceful:
 	case <-s.app.CutOff():
-		s.logRunning()
+		// The App names the RPCs still running (they are held).
 		go s.srv.Stop()
 		s.ln.closeAll() // Stop waits for handshakes in progress
 	}
@@ -224,7 +229,7 @@ func (s *Server) logger() *slog.Logger {
 	if s.opts.Logger != nil {
 		return s.opts.Logger
 	}
-	return slog.Default()
+	return s.app.Logger()
 }
 
 // ErrGoingAway is the cause of a streaming RPC's context cancelled when

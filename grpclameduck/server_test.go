@@ -229,6 +229,10 @@ func TestUnaryInFlightCompletes(t *testing.T) {
 		done <- result{err, r.app.Phase()}
 	}()
 	waitInFlight(t, r.g, 1)
+	// The interceptor holds the RPC with the App: its Stats count it.
+	if n := r.app.Stats().InFlight; n != 1 {
+		t.Fatalf("app.Stats().InFlight = %d with one RPC in flight, want 1", n)
+	}
 	r.app.Shutdown(errors.New("test"))
 	res := next(t, "unary call", done)
 	if res.err != nil {
@@ -314,6 +318,9 @@ func TestStreamCutAtDeadline(t *testing.T) {
 	}
 	if c := r.wait(t); c != 1 {
 		t.Fatalf("Run = %d, want 1", c)
+	}
+	if st := r.app.Stats(); st.CutRequests != 1 {
+		t.Errorf("Stats().CutRequests = %d, want 1 (the held stream)", st.CutRequests)
 	}
 	log := r.log.String()
 	for _, want := range []string{
