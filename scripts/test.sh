@@ -3,7 +3,8 @@
 # packages the tests use when they are missing (redis-server, prometheus,
 # prometheus-pushgateway: the tests start their own instances on free
 # loopback ports), then runs vet, the manifest lint of deploy/, a short fuzz
-# of the manifest reader, and every test with the race detector.
+# of the manifest reader, a short end-to-end drill, and every test with the
+# race detector (its summary is the last thing printed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,7 +24,10 @@ echo "== go vet"
 go vet ./...
 echo "== lameduck lint deploy/"
 go run ./cmd/lameduck lint deploy/
-echo "== fuzz the manifest reader (10s)"
-go test ./internal/lint -run '^$' -fuzz '^FuzzRead$' -fuzztime 10s
+echo "== fuzz the manifest reader (20s)"
+go test ./internal/lint -run '^$' -fuzz '^FuzzRead$' -fuzztime 20s -fuzzminimizetime 2s
+echo "== a short drill, end to end (the lameduck demo through one rollout)"
+go run ./cmd/lameduck drill --demo-variant lameduck --rate 100 --duration 3s \
+  --propagation-lag 200ms-500ms --grace 5s --demo-delay 300ms
 echo "== go test -race"
 go test -race -count=1 -timeout 15m ./...
