@@ -1,5 +1,3 @@
-// Command lameduck proves and configures graceful shutdown for services on
-// Kubernetes. See doc.go for the manual.
 package main
 
 import (
