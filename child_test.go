@@ -15,9 +15,8 @@ import (
 )
 
 // The test binary doubles as the service under test: TestMain runs
-// childMain instead of the tests when envChild is set, so tests start real
-// processes and send them real signals.
-const envChild = "LAMEDUCK_TEST_CHILD"
+// childMain instead of the tests in a process started by lameducktest.Start,
+// so tests start real processes and send them real signals.
 
 // childMain is a small lameduck service. It prints "ports <app> <admin>"
 // on stdout once listening, logs JSON to stderr, and appends what its tasks
@@ -101,17 +100,6 @@ func childMain() int {
 	app.AdminListener(adminLn)
 	fmt.Printf("ports %s %s\n", ln.Addr(), adminLn.Addr())
 	return app.Run()
-}
-
-// phasesIn returns the phases logged, in order.
-func phasesIn(records []map[string]any) []string {
-	var ps []string
-	for _, r := range records {
-		if r["msg"] == "lameduck: phase" {
-			ps = append(ps, r["phase"].(string))
-		}
-	}
-	return ps
 }
 
 // findRecord returns the first log record with msg whose fields contain kv.

@@ -1,34 +1,15 @@
 package lameduck_test
 
 import (
-	"bytes"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/lameduck-dev/lameduck"
+	"github.com/lameduck-dev/lameduck/lameducktest"
 )
-
-// syncBuffer is a bytes.Buffer safe for a logger and a test to share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func runApp(t *testing.T, app *lameduck.App) <-chan int {
 	t.Helper()
@@ -82,7 +63,7 @@ func TestHoldIsWaitedForAndRefusedWhenStopping(t *testing.T) {
 
 // Held work that outlives the stop budget is named and counted as cut.
 func TestHoldOverBudgetIsNamed(t *testing.T) {
-	var logs syncBuffer
+	var logs lameducktest.LogBuffer
 	o := quiet()
 	o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	o.GracePeriod, o.KillMargin, o.FlushTimeout, o.CloseTimeout = time.Second, 100*time.Millisecond, 100*time.Millisecond, 100*time.Millisecond

@@ -2,147 +2,73 @@ package lameduck_test
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptrace"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/lameduck-dev/lameduck/lameducktest"
 	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv(envChild) != "" {
-		os.Exit(childMain())
-	}
+	lameducktest.RunChild(map[string]func() int{"service": childMain})
 	goleak.VerifyTestMain(m)
 }
 
-// child is the service under test, running as a real process.
+// child is the service under test (childMain), running as a real process.
 type child struct {
-	t        *testing.T
-	cmd      *exec.Cmd
-	app      string // http://127.0.0.1:port
-	admin    string
-	out      string // file the child appends task and closer lines to
-	mu       sync.Mutex
-	stderr   bytes.Buffer
-	exited   chan struct{}
-	exitCode int
+	*lameducktest.Process
+	t   *testing.T
+	app string // http://127.0.0.1:port
+	adm string
+	out string // file the child appends task and closer lines to
 }
 
-// startChild starts the test binary as a lameduck service with env added
-// to a clean lameduck environment, and waits until it listens.
+// baseEnv is a small, fast budget for every child.
+var baseEnv = []string{"LAMEDUCK_GRACE_PERIOD=10s", "LAMEDUCK_KILL_MARGIN=500ms", "LAMEDUCK_FLUSH_TIMEOUT=500ms",
+	"LAMEDUCK_CLOSE_TIMEOUT=500ms", "LAMEDUCK_DRAIN_DELAY=0"}
+
+// startChild starts the service with env added and waits until it listens.
 func startChild(t *testing.T, env ...string) *child {
 	t.Helper()
-	c := &child{t: t, out: filepath.Join(t.TempDir(), "out"), exited: make(chan struct{})}
-	c.cmd = exec.Command(os.Args[0], "-test.run=^$")
-	c.cmd.Env = append(os.Environ(), envChild+"=1", "LAMEDUCK_TEST_OUT="+c.out,
-		"LAMEDUCK_GRACE_PERIOD=10s", "LAMEDUCK_KILL_MARGIN=500ms", "LAMEDUCK_FLUSH_TIMEOUT=500ms",
-		"LAMEDUCK_CLOSE_TIMEOUT=500ms", "LAMEDUCK_DRAIN_DELAY=0")
-	c.cmd.Env = append(c.cmd.Env, env...)
-	stdout, err := c.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.cmd.Stderr = writerFunc(func(p []byte) (int, error) {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		return c.stderr.Write(p)
-	})
-	if err := c.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		select {
-		case <-c.exited:
-		default:
-			c.cmd.Process.Kill()
-			<-c.exited
-		}
-		if t.Failed() {
-			t.Logf("child log:\n%s", c.log())
-		}
-	})
-	ports := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if strings.HasPrefix(sc.Text(), "ports ") {
-				ports <- sc.Text()
-			}
-		}
-		err := c.cmd.Wait()
-		c.exitCode = c.cmd.ProcessState.ExitCode()
-		if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
-			if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-				c.exitCode = 128 + int(ws.Signal())
-			}
-		}
-		close(c.exited)
-	}()
-	select {
-	case line := <-ports:
-		f := strings.Fields(line)
-		c.app, c.admin = "http://"+f[1], "http://"+f[2]
-	case <-c.exited:
-		return c // tests of start-up failures look at the exit code
-	case <-time.After(10 * time.Second):
-		t.Fatalf("child did not start; log:\n%s", c.log())
-	}
+	c := startProcess(t, env...)
+	f := strings.Fields(c.WaitLine("ports "))
+	c.app, c.adm = "http://"+f[1], "http://"+f[2]
 	return c
 }
 
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
-
-func (c *child) log() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.stderr.String()
+// startProcess starts the service without waiting for it to listen (for
+// start-up failures).
+func startProcess(t *testing.T, env ...string) *child {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "out")
+	env = append(append([]string{"LAMEDUCK_TEST_OUT=" + out}, baseEnv...), env...)
+	return &child{Process: lameducktest.Start(t, "service", env...), t: t, out: out}
 }
 
-// records parses the child's JSON log.
-func (c *child) records() []map[string]any {
-	var rs []map[string]any
-	for _, line := range strings.Split(c.log(), "\n") {
-		var r map[string]any
-		if json.Unmarshal([]byte(line), &r) == nil {
-			rs = append(rs, r)
-		}
-	}
-	return rs
-}
-
-func (c *child) signal(sig syscall.Signal) {
-	c.t.Helper()
-	if err := c.cmd.Process.Signal(sig); err != nil {
-		c.t.Fatalf("signal %v: %v", sig, err)
-	}
-}
-
-// wait waits for the child to exit and returns its exit code.
+func (c *child) log() string               { return c.Stderr().String() }
+func (c *child) records() []map[string]any { return recordMaps(c.Records("")) }
+func (c *child) signal(sig syscall.Signal) { c.t.Helper(); c.Signal(sig) }
 func (c *child) wait(within time.Duration) int {
 	c.t.Helper()
-	select {
-	case <-c.exited:
-		return c.exitCode
-	case <-time.After(within):
-		c.t.Fatalf("child still running after %v; log:\n%s", within, c.log())
-		return -1
+	return c.Wait(within)
+}
+
+func recordMaps(rs []lameducktest.Record) []map[string]any {
+	out := make([]map[string]any, len(rs))
+	for i, r := range rs {
+		out[i] = r
 	}
+	return out
 }
 
 // lines returns what the child's tasks and closers recorded, in order.
@@ -175,7 +101,7 @@ type phaseStatus struct {
 
 func (c *child) phase() (phaseStatus, error) {
 	var st phaseStatus
-	resp, err := http.Get(c.admin + "/phase")
+	resp, err := http.Get(c.adm + "/phase")
 	if err != nil {
 		return st, err
 	}
@@ -260,7 +186,7 @@ func TestSIGTERMLetsInFlightRequestFinish(t *testing.T) {
 	equal(t, "slow request status", r.code, 200)
 	equal(t, "slow request body", strings.TrimSpace(r.body), "slow done")
 	equal(t, "exit code", c.wait(10*time.Second), 0)
-	equal(t, "phases", phasesIn(c.records()), allPhases)
+	equal(t, "phases", c.Phases(), allPhases)
 	sum := findRecord(c.records(), "lameduck: stopped")
 	if sum == nil {
 		t.Fatal("no exit summary record")
@@ -276,7 +202,7 @@ func TestDrainingFlipsReadinessAndClosesKeepAlive(t *testing.T) {
 	t.Parallel()
 	c := startChild(t, "LAMEDUCK_DRAIN_DELAY=3s") // idle connections are retired 1s into the drain
 	c.waitReady()
-	equal(t, "readyz while serving", status(t, c.admin+"/readyz"), 200)
+	equal(t, "readyz while serving", status(t, c.adm+"/readyz"), 200)
 
 	client := &http.Client{Transport: &http.Transport{}}
 	defer client.CloseIdleConnections()
@@ -301,8 +227,8 @@ func TestDrainingFlipsReadinessAndClosesKeepAlive(t *testing.T) {
 
 	c.signal(syscall.SIGTERM)
 	c.waitFor("Draining", func(s phaseStatus) bool { return s.Phase == "Draining" })
-	equal(t, "readyz while draining", status(t, c.admin+"/readyz"), 503)
-	equal(t, "livez while draining", status(t, c.admin+"/livez"), 200)
+	equal(t, "readyz while draining", status(t, c.adm+"/readyz"), 503)
+	equal(t, "livez while draining", status(t, c.adm+"/livez"), 200)
 
 	r1, resp := reused()
 	equal(t, "first request while draining reused the keep-alive connection", r1, true)
@@ -416,11 +342,11 @@ func TestSIGTERMDuringStarting(t *testing.T) {
 	t.Parallel()
 	c := startChild(t, "LAMEDUCK_TEST_READY_FILE="+filepath.Join(t.TempDir(), "never"), "LAMEDUCK_DRAIN_DELAY=5s")
 	c.waitFor("Starting", func(s phaseStatus) bool { return s.Phase == "Starting" })
-	equal(t, "readyz while starting", status(t, c.admin+"/readyz"), 503)
-	equal(t, "livez while starting", status(t, c.admin+"/livez"), 200)
+	equal(t, "readyz while starting", status(t, c.adm+"/readyz"), 503)
+	equal(t, "livez while starting", status(t, c.adm+"/livez"), 200)
 	c.signal(syscall.SIGTERM)
 	equal(t, "exit code", c.wait(3*time.Second), 0) // well before the 5s drain delay
-	equal(t, "phases", phasesIn(c.records()), allPhases[1:])
+	equal(t, "phases", c.Phases(), allPhases[1:])
 }
 
 // /drain (a preStop httpGet hook) starts the shutdown and answers only once
@@ -430,13 +356,13 @@ func TestDrainEndpoint(t *testing.T) {
 	t.Parallel()
 	c := startChild(t, "LAMEDUCK_DRAIN_TOKEN=s3cret")
 	c.waitReady()
-	equal(t, "drain without token", status(t, c.admin+"/drain"), 403)
+	equal(t, "drain without token", status(t, c.adm+"/drain"), 403)
 	equal(t, "phase after refused drain", c.waitFor("Serving", func(s phaseStatus) bool { return true }).Phase, "Serving")
 
 	slowStart := time.Now()
 	slow := get(http.DefaultClient, "GET", c.app+"/slow?d=1s")
 	c.waitFor("request in flight", func(s phaseStatus) bool { return s.InFlight == 1 })
-	req, _ := http.NewRequest("GET", c.admin+"/drain", nil)
+	req, _ := http.NewRequest("GET", c.adm+"/drain", nil)
 	req.Header.Set("X-Lameduck-Token", "s3cret")
 	drain := make(chan result, 1)
 	go func() {
@@ -483,7 +409,7 @@ func TestPortTakenFailsStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	c := startChild(t, "LAMEDUCK_TEST_ADDR="+ln.Addr().String())
+	c := startProcess(t, "LAMEDUCK_TEST_ADDR="+ln.Addr().String())
 	equal(t, "exit code", c.wait(5*time.Second), 2)
 	if !strings.Contains(c.log(), "address already in use") {
 		t.Errorf("log does not say the address is in use:\n%s", c.log())
@@ -493,7 +419,7 @@ func TestPortTakenFailsStart(t *testing.T) {
 // Invalid configuration fails start-up naming the variable and the form.
 func TestInvalidEnvFailsStart(t *testing.T) {
 	t.Parallel()
-	c := startChild(t, "LAMEDUCK_DRAIN_DELAY=abc")
+	c := startProcess(t, "LAMEDUCK_DRAIN_DELAY=abc")
 	equal(t, "exit code", c.wait(5*time.Second), 2)
 	for _, want := range []string{"LAMEDUCK_DRAIN_DELAY", `\"abc\"`, "5s"} {
 		if !strings.Contains(c.log(), want) {
