@@ -59,6 +59,8 @@ type drillFlags struct {
 	jsonFile         string
 	demoDelay        time.Duration
 	demoVariant      string
+	protocol         string
+	grpcRetry        bool
 }
 
 // demoDefaults are the demo's scaled-down numbers, applied to every flag
@@ -134,6 +136,8 @@ error (command not found, store unreachable, replicas that never get ready).`,
 	fl.DurationVar(&f.duration, "duration", 0, "minimum load duration (default: until the last deleted replica exited, plus --tail)")
 	fl.DurationVar(&f.warmup, "warmup", drill.DefaultWarmup, "load before the first rollout")
 	fl.DurationVar(&f.tail, "tail", drill.DefaultTail, "load after the last deleted replica exited")
+	fl.StringVar(&f.protocol, "protocol", drill.ProtocolHTTP, "load protocol: http, or grpc (unary calls of the method named by --path, default "+drill.DefaultGRPCMethod+", on --clients connections)")
+	fl.BoolVar(&f.grpcRetry, "grpc-retry", true, "--protocol grpc: retry calls failing with UNAVAILABLE (up to 3 attempts), as gRPC clients should")
 	fl.StringVar(&f.method, "method", drill.DefaultMethod, "request method")
 	fl.StringVar(&f.path, "path", drill.DefaultPath, "request path")
 	fl.StringVar(&f.body, "body", "", "request body")
@@ -174,11 +178,20 @@ func baseConfig(f *drillFlags) (drill.Config, error) {
 		Env: f.env, Replicas: f.replicas, MaxSurge: rollout.IntOrPercent(f.maxSurge), MaxUnavailable: rollout.IntOrPercent(f.maxUnavailable),
 		Rollouts: f.rollouts, MinReady: f.minReady, Grace: f.grace, PreStopSleep: f.prestopSleep, PreStopCommand: f.prestop,
 		Nodes: f.nodes, Seed: f.seed, Rate: f.rate, Duration: f.duration, Warmup: f.warmup, Tail: f.tail,
-		Method: strings.ToUpper(f.method), Path: f.path, Timeout: f.timeout, Workers: f.workers, Clients: f.clients,
+		Protocol: f.protocol, GRPCRetry: f.grpcRetry, Method: strings.ToUpper(f.method), Path: f.path, Timeout: f.timeout, Workers: f.workers, Clients: f.clients,
 		RedisAddr: f.redis, ExpectCounter: f.expectCounter, Settle: f.settle, StartTimeout: f.startTimeout,
 	}
 	if f.rollouts < 1 {
 		return cfg, fmt.Errorf("--rollouts must be at least 1, not %d", f.rollouts)
+	}
+	switch f.protocol {
+	case drill.ProtocolHTTP:
+	case drill.ProtocolGRPC:
+		if f.body != "" || len(f.headers) > 0 {
+			return cfg, errors.New("--body and --header are for --protocol http; the gRPC load sends an empty request message")
+		}
+	default:
+		return cfg, fmt.Errorf("--protocol must be http or grpc, not %q", f.protocol)
 	}
 	if f.body != "" {
 		cfg.Body = []byte(f.body)
@@ -226,6 +239,9 @@ func runDrill(ctx context.Context, cmd *cobra.Command, f *drillFlags, args []str
 	demo := len(args) == 0
 	if demo {
 		for name, v := range demoDefaults {
+			if f.protocol == drill.ProtocolGRPC && (name == "method" || name == "path") {
+				continue // the gRPC demo calls DefaultGRPCMethod
+			}
 			if !cmd.Flags().Changed(name) {
 				if err := cmd.Flags().Set(name, v); err != nil {
 					return err
@@ -237,6 +253,9 @@ func runDrill(ctx context.Context, cmd *cobra.Command, f *drillFlags, args []str
 		}
 	} else if cmd.ArgsLenAtDash() != 0 {
 		return usageError("drill: put the command to drill after --, e.g. lameduck drill -- ./myservice (got %q)", args)
+	}
+	if f.protocol == drill.ProtocolGRPC && !cmd.Flags().Changed("path") {
+		f.path = drill.DefaultGRPCMethod // the demo's too (examples/counter.GRPCMethod)
 	}
 	cfg, err := baseConfig(f)
 	if err != nil {
@@ -344,17 +363,27 @@ func demoRuns(cmd *cobra.Command, f *drillFlags, cfg drill.Config) ([]drill.Conf
 	naive := cfg
 	naive.Name = "naive"
 	naive.Command = []string{exe, "demo", "--naive", "--delay", delay}
+	if cfg.Protocol == drill.ProtocolGRPC {
+		naive.Command = append(naive.Command, "--protocol", "grpc")
+	}
 	naive.Notes = notes
 	lame := cfg
 	lame.Name = "lameduck"
 	lame.Command = []string{exe, "demo", "--delay", delay}
+	if cfg.Protocol == drill.ProtocolGRPC {
+		lame.Command = append(lame.Command, "--protocol", "grpc")
+	}
 	// The demo has nothing to flush and one client to close: give the
 	// budget to the drain delay and the pending increments instead of the
 	// library's default 2s flush and 3s close reserves.
 	lame.Env = append([]string{"LAMEDUCK_DRAIN_DELAY=" + drain.String(), "LAMEDUCK_FLUSH_TIMEOUT=500ms", "LAMEDUCK_CLOSE_TIMEOUT=500ms"}, cfg.Env...)
 	lame.Notes = notes
 	if !cmd.Flags().Changed("readiness") {
-		p, _ := drill.ParseReadiness("/healthz") // the naive service has no readiness endpoint
+		probe := "/healthz" // the naive service has no readiness endpoint
+		if cfg.Protocol == drill.ProtocolGRPC {
+			probe = "tcp" // nor any HTTP one
+		}
+		p, _ := drill.ParseReadiness(probe)
 		p.Period, p.Timeout = cfg.Readiness.Period, cfg.Readiness.Timeout
 		p.SuccessThreshold, p.FailureThreshold, p.InitialDelay = cfg.Readiness.SuccessThreshold, cfg.Readiness.FailureThreshold, cfg.Readiness.InitialDelay
 		naive.Readiness = p

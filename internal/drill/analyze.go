@@ -14,6 +14,7 @@ import (
 	"github.com/lameduck-dev/lameduck/internal/drill/balancer"
 	"github.com/lameduck-dev/lameduck/internal/drill/pod"
 	"github.com/lameduck-dev/lameduck/internal/drill/rollout"
+	"google.golang.org/grpc/codes"
 )
 
 // Cause keys (see docs/drill.md "Attribution").
@@ -42,6 +43,17 @@ func classify(q request, rec *balancer.ConnRecord) string {
 			return ""
 		case q.Code >= 500 && q.Code < 600:
 			return Class5xx
+		default:
+			return ClassOther
+		}
+	}
+	if q.GRPC {
+		switch q.Status {
+		case codes.DeadlineExceeded:
+			return ClassTimeout
+		case codes.Unavailable:
+			// The transport failed (or the server refused the call): tell
+			// refused, reset and EOF apart as for HTTP, below.
 		default:
 			return ClassOther
 		}
@@ -309,7 +321,14 @@ func (r *runner) analyze(reqs []request, loadStart, loadEnd time.Duration, ver *
 	// Requests.
 	ix := newConnIndex(r.bal.Conns(), reqs)
 	lat := make([]time.Duration, 0, len(reqs))
-	lr := LoadReport{Method: cfg.Method, Path: cfg.Path, RequestedRate: cfg.Rate, ByClass: map[string]int{}}
+	method := cfg.Method
+	if cfg.Protocol == ProtocolGRPC {
+		method = "gRPC"
+		if cfg.GRPCRetry {
+			method = "gRPC (client retries UNAVAILABLE)"
+		}
+	}
+	lr := LoadReport{Method: method, Path: cfg.Path, RequestedRate: cfg.Rate, ByClass: map[string]int{}}
 	var first, last time.Time
 	var longestOK time.Duration
 	for _, q := range reqs {
@@ -339,7 +358,7 @@ func (r *runner) analyze(reqs []request, loadStart, loadEnd time.Duration, ver *
 		lr.Failed++
 		lr.ByClass[class]++
 		f := Failure{Seq: q.Seq, ID: q.ID, At: q.Start.Sub(r.epoch), Latency: q.Latency, Class: class, Code: q.Code,
-			Error: q.Err, Replica: replica, Node: node, Reused: q.Reused}
+			GRPCCode: grpcCode(q), Error: q.Err, Replica: replica, Node: node, Reused: q.Reused}
 		f.Moment = momentOf(f.At+f.Latency, steps, rollouts)
 		f.Cause = attribute(&f, lcs[replica], rec, r.epoch)
 		if i, ok := repIdx[replica]; ok {
@@ -514,4 +533,12 @@ func (r *runner) attributeCauses(res *Result, lcs map[string]*pod.Lifecycle, lon
 		res.Advice = append(res.Advice, fmt.Sprintf("budget from what this drill observed: preStop (%s) + drain delay (>= %s) + longest request (%s) + shutdown work (%s) + 2s margin < terminationGracePeriodSeconds: use at least %s",
 			prestop, lagNeed, longestOK.Round(time.Millisecond), stopTook.Round(10*time.Millisecond), graceNeed))
 	}
+}
+
+// grpcCode is the name of a failed gRPC call's status code, or "".
+func grpcCode(q request) string {
+	if !q.GRPC {
+		return ""
+	}
+	return q.Status.String()
 }

@@ -96,6 +96,12 @@ const (
 	DefaultSeed         = 1
 )
 
+// Load protocols (Config.Protocol).
+const (
+	ProtocolHTTP = "http" // HTTP/1.1 requests (vegeta)
+	ProtocolGRPC = "grpc" // unary gRPC calls of the method Config.Path
+)
+
 // Config is one drill.
 type Config struct {
 	// Name labels the run in reports ("naive", "lameduck", or the command).
@@ -122,17 +128,27 @@ type Config struct {
 	Nodes   int
 	Seed    uint64
 
-	Rate     int
-	Duration time.Duration // total load duration; 0 = until the rollouts are over + Tail
-	Warmup   time.Duration // load before the first rollout
-	Tail     time.Duration // load after the last old replica exited
-	Method   string
-	Path     string
-	Body     []byte
-	Header   http.Header
-	Timeout  time.Duration // per request
-	Workers  int           // max concurrent requests = max connections
-	Clients  int           // independent keep-alive clients the requests are spread over
+	// Protocol is ProtocolHTTP (default) or ProtocolGRPC. With gRPC, Path
+	// is the full method name (default DefaultGRPCMethod), called with an
+	// empty request message; Method, Body and Header are not used.
+	Protocol string
+	// GRPCRetry makes the gRPC load retry calls that fail with UNAVAILABLE
+	// (up to 3 attempts), as docs/streams.md recommends to gRPC clients.
+	// Without it, an RPC that reaches a replica between the start of its
+	// Stopping (the App refuses new work) and the client's receipt of the
+	// GOAWAY fails, even with lameduck.
+	GRPCRetry bool
+	Rate      int
+	Duration  time.Duration // total load duration; 0 = until the rollouts are over + Tail
+	Warmup    time.Duration // load before the first rollout
+	Tail      time.Duration // load after the last old replica exited
+	Method    string
+	Path      string
+	Body      []byte
+	Header    http.Header
+	Timeout   time.Duration // per request
+	Workers   int           // max concurrent requests = max connections
+	Clients   int           // independent keep-alive clients the requests are spread over
 
 	RedisAddr     string // "" = embedded store
 	ExpectCounter string // Redis key counting acknowledged requests; "" = no verification
@@ -207,11 +223,17 @@ func (c Config) withDefaults() Config {
 	if c.Rate == 0 {
 		c.Rate = DefaultRate
 	}
+	if c.Protocol == "" {
+		c.Protocol = ProtocolHTTP
+	}
 	if c.Method == "" {
 		c.Method = DefaultMethod
 	}
 	if c.Path == "" {
 		c.Path = DefaultPath
+		if c.Protocol == ProtocolGRPC {
+			c.Path = DefaultGRPCMethod
+		}
 	}
 	if c.Timeout == 0 {
 		c.Timeout = DefaultTimeout
@@ -263,8 +285,17 @@ func (c Config) validate() error {
 	if _, _, err := rollout.Fenceposts(c.Replicas, c.MaxSurge, c.MaxUnavailable); err != nil {
 		errs = append(errs, err)
 	}
-	if !strings.HasPrefix(c.Path, "/") {
-		errs = append(errs, fmt.Errorf("path %q must start with /", c.Path))
+	switch c.Protocol {
+	case ProtocolHTTP:
+		if !strings.HasPrefix(c.Path, "/") {
+			errs = append(errs, fmt.Errorf("path %q must start with /", c.Path))
+		}
+	case ProtocolGRPC:
+		if svc, m, ok := strings.Cut(strings.TrimPrefix(c.Path, "/"), "/"); !strings.HasPrefix(c.Path, "/") || !ok || svc == "" || m == "" || strings.Contains(m, "/") {
+			errs = append(errs, fmt.Errorf("gRPC method %q: want a full method name like %s", c.Path, DefaultGRPCMethod))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("protocol %q: want %s or %s", c.Protocol, ProtocolHTTP, ProtocolGRPC))
 	}
 	return errors.Join(errs...)
 }

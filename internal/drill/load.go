@@ -12,6 +12,7 @@ import (
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+	"google.golang.org/grpc/codes"
 )
 
 // RequestIDHeader carries the unique id of each drill request.
@@ -25,10 +26,12 @@ type request struct {
 	Latency  time.Duration
 	Code     int
 	Err      string
-	errv     error  // typed transport error, when the transport returned one
-	Local    string // client's local address of the connection used
-	Reused   bool   // keep-alive connection reused
-	DialFail bool   // the connection could not be established
+	errv     error      // typed transport error, when the transport returned one
+	Local    string     // client's local address of the connection used
+	Reused   bool       // keep-alive connection reused
+	DialFail bool       // the connection could not be established
+	GRPC     bool       // a gRPC call (--protocol grpc)
+	Status   codes.Code // its gRPC status, when it failed
 }
 
 // connInfo is recorded by the tracing transport, keyed by vegeta's sequence.
@@ -72,23 +75,29 @@ func (t *tracingTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 
 // loadSpec is the load of one drill.
 type loadSpec struct {
-	URL     string
-	Method  string
-	Body    []byte
-	Header  http.Header
-	Rate    int
-	Timeout time.Duration
-	Workers int
-	Clients int
-	RunID   string
+	URL  string // http://host:port/path; host:port for gRPC
+	Path string // gRPC: the full method name
+	// GRPCRetry retries UNAVAILABLE gRPC calls (grpcRetryConfig).
+	GRPCRetry bool
+	Method    string
+	Body      []byte
+	Header    http.Header
+	Rate      int
+	Timeout   time.Duration
+	Workers   int
+	Clients   int
+	RunID     string
 }
 
-// load is a running constant-rate attack.
+// load is a running constant-rate attack, HTTP (vegeta's attacker) or
+// gRPC (startGRPCLoad).
 type load struct {
-	atk     *vegeta.Attacker
 	tr      *tracingTransport
 	results <-chan *vegeta.Result
 	began   time.Time
+
+	halt       func() // stops sending
+	closeConns func() // closes the connections once the requests are over
 
 	sent   atomic.Int64
 	ok     atomic.Int64
@@ -132,7 +141,12 @@ func startLoad(spec loadSpec) *load {
 		t.Header.Set(RequestIDHeader, id)
 		return nil
 	}
-	l := &load{atk: atk, tr: tr, done: make(chan struct{}), began: time.Now()}
+	l := &load{tr: tr, done: make(chan struct{}), began: time.Now(), halt: func() { atk.Stop() },
+		closeConns: func() {
+			for _, c := range tr.clients {
+				c.CloseIdleConnections()
+			}
+		}}
 	l.results = atk.Attack(targeter, vegeta.ConstantPacer{Freq: spec.Rate, Per: time.Second}, 0, "drill")
 	go l.collect()
 	return l
@@ -152,29 +166,19 @@ func (l *load) collect() {
 		if req.errv != nil && errors.As(req.errv, &oe) && oe.Op == "dial" {
 			req.DialFail = true
 		}
-		l.sent.Add(1)
-		if req.Err == "" && req.Code >= 200 && req.Code < 300 {
-			l.ok.Add(1)
-		} else {
-			l.failed.Add(1)
-		}
-		l.mu.Lock()
-		l.reqs = append(l.reqs, req)
-		l.mu.Unlock()
+		l.record(req)
 	}
 }
 
 // stop ends the attack, waits for the requests in flight (bounded by the
 // request timeout) and returns every request.
 func (l *load) stop(ctx context.Context) []request {
-	l.atk.Stop()
+	l.halt()
 	select {
 	case <-l.done:
 	case <-ctx.Done():
 	}
-	for _, c := range l.tr.clients {
-		c.CloseIdleConnections()
-	}
+	l.closeConns()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return append([]request(nil), l.reqs...)

@@ -27,18 +27,19 @@ var Classes = []string{ClassRefused, ClassReset, ClassEOF, ClassTimeout, Class5x
 
 // Failure is one failed request.
 type Failure struct {
-	Seq     uint64        `json:"seq"`
-	ID      string        `json:"id"`
-	At      time.Duration `json:"at"`      // when it was sent, since the start of the drill
-	Latency time.Duration `json:"latency"` // until it failed
-	Class   string        `json:"class"`
-	Code    int           `json:"code,omitempty"`
-	Error   string        `json:"error,omitempty"`
-	Replica string        `json:"replica,omitempty"` // "" when unknown
-	Node    int           `json:"node"`
-	Reused  bool          `json:"reused_connection"`
-	Moment  string        `json:"moment"` // rollout moment, in words
-	Cause   string        `json:"cause"`  // key into Result.Causes
+	Seq      uint64        `json:"seq"`
+	ID       string        `json:"id"`
+	At       time.Duration `json:"at"`      // when it was sent, since the start of the drill
+	Latency  time.Duration `json:"latency"` // until it failed
+	Class    string        `json:"class"`
+	Code     int           `json:"code,omitempty"`      // HTTP status
+	GRPCCode string        `json:"grpc_code,omitempty"` // gRPC status code name (--protocol grpc)
+	Error    string        `json:"error,omitempty"`
+	Replica  string        `json:"replica,omitempty"` // "" when unknown
+	Node     int           `json:"node"`
+	Reused   bool          `json:"reused_connection"`
+	Moment   string        `json:"moment"` // rollout moment, in words
+	Cause    string        `json:"cause"`  // key into Result.Causes
 }
 
 // Cause is one attributed cause of failures or losses, with advice.

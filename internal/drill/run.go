@@ -426,11 +426,23 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	r.rngMu.Unlock()
 
 	r.setPhase("warm-up")
-	r.event("load-start", "", fmt.Sprintf("%d req/s %s %s", cfg.Rate, cfg.Method, cfg.Path))
-	ld := startLoad(loadSpec{
-		URL: "http://" + bal.Addr() + cfg.Path, Method: cfg.Method, Body: cfg.Body, Header: cfg.Header,
-		Rate: cfg.Rate, Timeout: cfg.Timeout, Workers: cfg.Workers, Clients: cfg.Clients, RunID: fmt.Sprintf("drill%d", cfg.Seed),
-	})
+	var ld *load
+	if cfg.Protocol == ProtocolGRPC {
+		r.event("load-start", "", fmt.Sprintf("%d RPC/s gRPC %s", cfg.Rate, cfg.Path))
+		ld, err = startGRPCLoad(loadSpec{
+			URL: bal.Addr(), Path: cfg.Path, GRPCRetry: cfg.GRPCRetry, Rate: cfg.Rate, Timeout: cfg.Timeout, Workers: cfg.Workers,
+			Clients: cfg.Clients, RunID: fmt.Sprintf("drill%d", cfg.Seed),
+		})
+		if err != nil {
+			return nil, &SetupError{Err: err}
+		}
+	} else {
+		r.event("load-start", "", fmt.Sprintf("%d req/s %s %s", cfg.Rate, cfg.Method, cfg.Path))
+		ld = startLoad(loadSpec{
+			URL: "http://" + bal.Addr() + cfg.Path, Method: cfg.Method, Body: cfg.Body, Header: cfg.Header,
+			Rate: cfg.Rate, Timeout: cfg.Timeout, Workers: cfg.Workers, Clients: cfg.Clients, RunID: fmt.Sprintf("drill%d", cfg.Seed),
+		})
+	}
 	r.mu.Lock()
 	r.load = ld
 	r.mu.Unlock()
