@@ -332,13 +332,13 @@ func TestShutdownCutsWhatIgnoresIt(t *testing.T) {
 	var idleClosed time.Time
 	select {
 	case idleClosed = <-idle:
-	case <-c.exited:
+	case <-c.Exited():
 		t.Fatal("the process exited before it closed the idle keep-alive connection")
 	case <-time.After(2 * grace):
 		t.Fatal("idle keep-alive connection still open")
 	}
 	select {
-	case <-c.exited:
+	case <-c.Exited():
 		t.Fatal("the process exited as the idle connection closed; it should have waited for the streams")
 	default:
 	}

@@ -16,14 +16,13 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/lameduck-dev/lameduck"
+	"github.com/lameduck-dev/lameduck/lameducktest"
 	"github.com/lameduck-dev/lameduck/stream"
 	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv(childEnv) == "1" {
-		os.Exit(runChild())
-	}
+	lameducktest.RunChild(map[string]func() int{"stream-service": runChild})
 	goleak.VerifyTestMain(m)
 }
 
