@@ -1,7 +1,6 @@
 package promlameduck_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/lameduck-dev/lameduck"
+	"github.com/lameduck-dev/lameduck/lameducktest"
 	"github.com/lameduck-dev/lameduck/promlameduck"
 	"go.uber.org/goleak"
 )
@@ -58,34 +58,17 @@ func testService() int {
 // service is a testService process.
 type service struct {
 	cmd   *exec.Cmd
-	out   *syncBuffer
+	out   *lameducktest.LogBuffer
 	done  chan struct{}
 	addr  string // service address
 	admin string // admin address
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // startService runs testService with env added to the environment and
 // waits until it is ready.
 func startService(t *testing.T, addr, admin string, env ...string) *service {
 	t.Helper()
-	s := &service{out: &syncBuffer{}, done: make(chan struct{}), addr: addr, admin: admin}
+	s := &service{out: &lameducktest.LogBuffer{}, done: make(chan struct{}), addr: addr, admin: admin}
 	s.cmd = exec.Command(os.Args[0])
 	for _, kv := range os.Environ() { // the test's configuration only, whatever runs the tests
 		if !strings.HasPrefix(kv, "LAMEDUCK_") && !strings.HasPrefix(kv, lameduck.EnvKubernetes+"=") {
