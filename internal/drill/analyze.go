@@ -33,6 +33,7 @@ const (
 	CauseDuplicated    = "counted-more-than-acked"
 	CauseSIGKILLOnly   = "stop-signal-ignored"
 	CauseReadiness     = "readiness-stayed-2xx"
+	CauseRPCRefused    = "rpc-refused-while-stopping"
 )
 
 // classify names the failure class of one request.
@@ -235,6 +236,12 @@ func attribute(f *Failure, lc *pod.Lifecycle, rec *balancer.ConnRecord, epoch ti
 			return Cause5xxDraining
 		}
 		return CauseOther
+	case ClassOther:
+		// UNAVAILABLE from the service itself (not the transport) after
+		// the replica was deleted: it refused the RPC as it stopped.
+		if f.GRPCCode == codes.Unavailable.String() && lc != nil && lc.Terminating > 0 && end >= lc.Terminating {
+			return CauseRPCRefused
+		}
 	}
 	return CauseOther
 }
@@ -470,6 +477,10 @@ func (r *runner) attributeCauses(res *Result, lcs map[string]*pod.Lifecycle, lon
 			"a terminating replica answered 5xx while traffic still reached it",
 			"keep serving normally during the drain delay: fail readiness, not requests",
 		},
+		CauseRPCRefused: {
+			"a stopping replica answered UNAVAILABLE to RPCs that reached it on a connection kept open through the drain (gRPC sends its GOAWAY only when Stopping begins, the moment the service stops taking work)",
+			"retry UNAVAILABLE in gRPC clients (a retryPolicy in the service config; the drill's --grpc-retry): the retry goes to a new connection, to a ready replica",
+		},
 		CauseCrashed: {
 			"a replica exited without being deleted",
 			"read the replica's output in the report (or --json) for the crash",
@@ -500,7 +511,7 @@ func (r *runner) attributeCauses(res *Result, lcs map[string]*pod.Lifecycle, lon
 		},
 	}
 	order := []string{CauseBalancerLag, CauseNoEndpoint, CauseGraceKill, CausePinnedCut, CauseInFlightExit, CauseKeepAliveRace,
-		Cause5xxDraining, CauseCrashed, CauseTimeout, CauseOther, CauseLostAcks, CauseDuplicated, CauseSIGKILLOnly, CauseReadiness}
+		Cause5xxDraining, CauseRPCRefused, CauseCrashed, CauseTimeout, CauseOther, CauseLostAcks, CauseDuplicated, CauseSIGKILLOnly, CauseReadiness}
 	advised := map[string]bool{}
 	for _, key := range order {
 		n := counts[key]

@@ -12,6 +12,7 @@ import (
 
 	"github.com/lameduck-dev/lameduck/internal/drill/balancer"
 	"github.com/lameduck-dev/lameduck/internal/drill/pod"
+	"google.golang.org/grpc/codes"
 )
 
 func TestClassify(t *testing.T) {
@@ -37,6 +38,12 @@ func TestClassify(t *testing.T) {
 		{"timeout", request{Err: "Post \"x\": context deadline exceeded (Client.Timeout exceeded while awaiting headers)"}, forwarded, ClassTimeout},
 		{"broken pipe", request{Err: "write: broken pipe"}, forwarded, ClassReset},
 		{"other", request{Err: "something odd"}, forwarded, ClassOther},
+		{"gRPC OK", request{GRPC: true, Code: 200}, forwarded, ""},
+		{"gRPC deadline", request{GRPC: true, Status: codes.DeadlineExceeded, Err: "grpc DeadlineExceeded: context deadline exceeded"}, forwarded, ClassTimeout},
+		{"gRPC unavailable, balancer refused", request{GRPC: true, Status: codes.Unavailable, Err: "grpc Unavailable: connection error: desc = \"error reading server preface: EOF\""}, refused, ClassRefused},
+		{"gRPC unavailable, reset", request{GRPC: true, Status: codes.Unavailable, Err: "grpc Unavailable: connection error: desc = \"transport: Error while dialing: dial tcp 127.0.0.1:1: connect: connection reset by peer\""}, forwarded, ClassReset},
+		{"gRPC unavailable, refused by the server", request{GRPC: true, Status: codes.Unavailable, Err: "grpc Unavailable: lameduck: stopped"}, forwarded, ClassOther},
+		{"gRPC internal with a reset message", request{GRPC: true, Status: codes.Internal, Err: "grpc Internal: connection reset by peer"}, forwarded, ClassOther},
 	}
 	for _, tt := range tests {
 		if got := classify(tt.q, tt.rec); got != tt.want {
@@ -75,6 +82,8 @@ func TestAttribute(t *testing.T) {
 		{"5xx while terminating", Failure{Class: Class5xx, At: at(2.2)}, deleted, closedAt(2.5, balancer.CloseFIN), Cause5xxDraining},
 		{"5xx before", Failure{Class: Class5xx, At: at(1)}, deleted, nil, CauseOther},
 		{"timeout on a live replica", Failure{Class: ClassTimeout, At: at(1), Latency: at(5)}, running, nil, CauseTimeout},
+		{"RPC refused while stopping", Failure{Class: ClassOther, GRPCCode: "Unavailable", At: at(2.4)}, deleted, nil, CauseRPCRefused},
+		{"RPC refused before deletion", Failure{Class: ClassOther, GRPCCode: "Unavailable", At: at(1)}, deleted, nil, CauseOther},
 	}
 	for _, tt := range tests {
 		f := tt.f
