@@ -95,6 +95,10 @@ Each replica is a process of COMMAND with PORT (service port), ADMIN_PORT and
 LAMEDUCK_ADMIN_ADDR (admin port), REDIS_ADDR (the store) and LAMEDUCK_GRACE_PERIOD
 (and LAMEDUCK_PRESTOP with --prestop-sleep) set, plus --env values.
 
+With --protocol grpc the load is unary gRPC calls of the method --path
+(default /grpc.testing.TestService/UnaryCall) with an empty request message,
+over --clients connections; see docs/drill.md.
+
 Without COMMAND it runs the built-in demo twice, the naive counter service and
 the lameduck one, through the same rollout under the same load, and prints a
 side-by-side verdict; it exits 0 when the lameduck run lost nothing.
@@ -103,6 +107,7 @@ Exit status: 0 nothing failed or lost, 1 failures or losses, 2 usage or setup
 error (command not found, store unreachable, replicas that never get ready).`,
 		Example: `  lameduck drill                                  # the demo: naive vs lameduck
   lameduck drill --profile cloud-lb --rate 500    # the demo with a slow load balancer
+  lameduck drill --protocol grpc                  # the demo as a unary gRPC service
   lameduck drill --readiness /healthz --method POST --path /incr \
       --expect-counter counter -- ./myservice --flag
   lameduck drill --prestop-sleep 5s --grace 30s --json out.json -- ./myservice`,
