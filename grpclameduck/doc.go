@@ -21,8 +21,10 @@
 // (kind "rpc", name the full method, peer the client's address), health
 // RPCs excepted: Stopping waits for them, /phase and App.Stats count them
 // in flight, and the cut-off names them and counts them as cut. An RPC
-// that arrives once Stopping has begun is refused with UNAVAILABLE (the
-// App no longer takes work; the client retries on another replica).
+// that reaches a handler once Stopping has begun (sent before the client
+// read the GOAWAY) is served unheld: GracefulStop waits for it, and streams
+// started after the GOAWAY are refused by the transport with
+// REFUSED_STREAM, which clients retry transparently.
 //
 // # Timeline
 //

@@ -26,10 +26,18 @@ const healthPrefix = "/" + healthService + "/"
 
 // track registers an RPC with the App (App.Hold: Stopping waits for it,
 // /phase and Stats count it, the cut-off names it) and records it until the
-// returned func is called. Once Stopping has begun the App refuses new
-// work: track returns an UNAVAILABLE status error, which tells the client
-// to retry on another replica.
-func (s *Server) track(ctx context.Context, method string) (func(), error) {
+// returned func is called.
+//
+// A call that reaches a handler after Stopping began — sent on an open
+// connection before the client processed GracefulStop's GOAWAY — is served
+// rather than refused: GracefulStop waits for every call the transport
+// accepted (and Stopping waits for GracefulStop), while streams the client
+// starts after the GOAWAY are refused by the transport itself with
+// REFUSED_STREAM, which gRPC clients retry transparently on another
+// connection. Refusing here instead would fail such calls with UNAVAILABLE
+// in the gap between the App's gate closing and the GOAWAY arriving. Such a
+// late call is not counted by App.Stats.
+func (s *Server) track(ctx context.Context, method string) func() {
 	r := &rpc{method: method, start: time.Now()}
 	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
 		r.peer = p.Addr.String()
@@ -37,9 +45,8 @@ func (s *Server) track(ctx context.Context, method string) (func(), error) {
 	release := func() {}
 	if !strings.HasPrefix(method, healthPrefix) {
 		var err error
-		release, err = s.app.Hold("rpc", method, r.peer)
-		if err != nil {
-			return nil, status.Error(codes.Unavailable, err.Error())
+		if release, err = s.app.Hold("rpc", method, r.peer); err != nil {
+			release = func() {} // late: served unheld, see above
 		}
 	}
 	s.mu.Lock()
@@ -50,7 +57,7 @@ func (s *Server) track(ctx context.Context, method string) (func(), error) {
 		delete(s.rpcs, r)
 		s.mu.Unlock()
 		release()
-	}, nil
+	}
 }
 
 // InFlight returns the number of RPCs in flight (counted by the
@@ -62,20 +69,12 @@ func (s *Server) InFlight() int {
 }
 
 func (s *Server) unaryInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	done, err := s.track(ctx, info.FullMethod)
-	if err != nil {
-		return nil, err
-	}
-	defer done()
+	defer s.track(ctx, info.FullMethod)()
 	return handler(ctx, req)
 }
 
 func (s *Server) streamInterceptor(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-	done, err := s.track(ss.Context(), info.FullMethod)
-	if err != nil {
-		return err
-	}
-	defer done()
+	defer s.track(ss.Context(), info.FullMethod)()
 	if s.opts.KeepStreams {
 		return handler(srv, ss)
 	}

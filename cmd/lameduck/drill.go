@@ -142,7 +142,7 @@ error (command not found, store unreachable, replicas that never get ready).`,
 	fl.DurationVar(&f.warmup, "warmup", drill.DefaultWarmup, "load before the first rollout")
 	fl.DurationVar(&f.tail, "tail", drill.DefaultTail, "load after the last deleted replica exited")
 	fl.StringVar(&f.protocol, "protocol", drill.ProtocolHTTP, "load protocol: http, or grpc (unary calls of the method named by --path, default "+drill.DefaultGRPCMethod+", on --clients connections)")
-	fl.BoolVar(&f.grpcRetry, "grpc-retry", true, "--protocol grpc: retry calls failing with UNAVAILABLE (up to 3 attempts), as gRPC clients should")
+	fl.BoolVar(&f.grpcRetry, "grpc-retry", false, "--protocol grpc: retry calls failing with UNAVAILABLE (up to 3 attempts), as gRPC clients should (off: the drill measures what a plain client sees)")
 	fl.StringVar(&f.method, "method", drill.DefaultMethod, "request method")
 	fl.StringVar(&f.path, "path", drill.DefaultPath, "request path")
 	fl.StringVar(&f.body, "body", "", "request body")

@@ -134,9 +134,7 @@ type Config struct {
 	Protocol string
 	// GRPCRetry makes the gRPC load retry calls that fail with UNAVAILABLE
 	// (up to 3 attempts), as docs/streams.md recommends to gRPC clients.
-	// Without it, an RPC that reaches a replica between the start of its
-	// Stopping (the App refuses new work) and the client's receipt of the
-	// GOAWAY fails, even with lameduck.
+	// Off by default, so that the drill shows what a plain client sees.
 	GRPCRetry bool
 	Rate      int
 	Duration  time.Duration // total load duration; 0 = until the rollouts are over + Tail
