@@ -24,9 +24,10 @@ const (
 	// and most ingress controllers to remove the endpoint. Elsewhere the
 	// default drain delay is zero.
 	DefaultDrainDelayKubernetes = 5 * time.Second
-	// DefaultFlushTimeout caps the Flushing phase.
+	// DefaultFlushTimeout caps the Flushing phase (at most 1/6 of the budget).
 	DefaultFlushTimeout = 2 * time.Second
-	// DefaultCloseTimeout caps the Closing phase (all closers together).
+	// DefaultCloseTimeout caps the Closing phase, all closers together (at
+	// most 1/6 of the budget).
 	DefaultCloseTimeout = 3 * time.Second
 	// DefaultRetryAfter is the Retry-After sent with requests refused while stopping.
 	DefaultRetryAfter = 1 * time.Second
@@ -170,8 +171,8 @@ func OptionsFromEnv(base Options, lookup func(string) (string, bool)) (Options, 
 	if len(errs) > 0 {
 		return base, errors.Join(errs...)
 	}
-	_, inKube := lookup(EnvKubernetes)
-	o.fill(inKube)
+	host, inKube := lookup(EnvKubernetes)
+	o.fill(inKube && host != "")
 	if err := o.validate(); err != nil {
 		return base, err
 	}
@@ -192,11 +193,15 @@ func (o *Options) fill(inKube bool) {
 	case o.DrainDelay == NoDrainDelay:
 		o.DrainDelay = 0
 	}
+	// Unset flush and close caps take their defaults, but at most a sixth
+	// of the budget each, so that a short grace period still leaves most of
+	// its time to Stopping (5s grace: 500ms each instead of 2s and 3s).
+	share := max((o.GracePeriod-o.PreStop-o.KillMargin)/6, 0)
 	if o.FlushTimeout == 0 {
-		o.FlushTimeout = DefaultFlushTimeout
+		o.FlushTimeout = min(DefaultFlushTimeout, share)
 	}
 	if o.CloseTimeout == 0 {
-		o.CloseTimeout = DefaultCloseTimeout
+		o.CloseTimeout = min(DefaultCloseTimeout, share)
 	}
 	if len(o.Signals) == 0 {
 		o.Signals = []os.Signal{syscall.SIGTERM, os.Interrupt}
