@@ -102,7 +102,7 @@ func start(bin, dir string) (*Server, error) {
 		"--save", "", "--appendonly", "no", "--dir", dir, "--protected-mode", "no")
 	s.cmd.Stdout = s.log
 	s.cmd.Stderr = s.cmd.Stdout
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	s.cmd.SysProcAttr = groupAttr()
 	if err := s.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start redis-server: %w", err)
 	}

@@ -179,7 +179,7 @@ func Start(spec Spec) (*Pod, error) {
 	p.cmd.Stderr = p.out
 	// Its own process group, so that SIGKILL reaches every process of the
 	// "container"; Pdeathsig kills it should the drill itself die.
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	p.cmd.SysProcAttr = groupAttr()
 	p.lc = Lifecycle{Name: spec.Name, Revision: spec.Revision, Port: spec.Port, AdminPort: spec.AdminPort}
 	if err := p.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", spec.Argv[0], err)
@@ -435,7 +435,7 @@ func (p *Pod) terminate(t0 time.Time) {
 		hookCmd.Env = append(append([]string(nil), p.spec.Env...), "POD_PID="+strconv.Itoa(p.cmd.Process.Pid))
 		hookCmd.Stdout = p.out
 		hookCmd.Stderr = p.out
-		hookCmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+		hookCmd.SysProcAttr = groupAttr()
 		ch := make(chan struct{})
 		hook = ch
 		if err := hookCmd.Start(); err != nil {
