@@ -293,14 +293,7 @@ func (a *App) shutdown(startErr error) int {
 	unclean := startErr != nil || a.fatal.Load()
 
 	if !neverServed && b.DrainDelay > 0 {
-		gen := a.track.gen.Add(1)
-		retire := time.AfterFunc(min(time.Second, b.DrainDelay/2), func() {
-			if n := a.track.closeIdleSinceBefore(gen); n > 0 {
-				a.log.log(slog.LevelDebug, "lameduck: closed idle keep-alive connections", "connections", n)
-			}
-		})
 		a.drainDelay(b.DrainDelay)
-		retire.Stop()
 	}
 
 	// Stopping.

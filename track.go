@@ -34,7 +34,6 @@ type tracker struct {
 	draining    atomic.Bool
 	activeConns atomic.Int64 // connections in http.StateActive
 	lastArrival atomic.Int64 // unix nanos of the newest request; written only while draining
-	gen         atomic.Int64 // bumped when Draining begins; stamped on connections going idle
 
 	servedDraining atomic.Int64
 	refused        atomic.Int64
@@ -197,7 +196,6 @@ type trackedConn struct {
 	since    atomic.Int64                 // unix nanos when the connection last became active
 	active   atomic.Bool
 	hijacked atomic.Bool
-	idleGen  atomic.Int64 // tracker.gen when the connection last went idle
 }
 
 // trackingListener wraps accepted connections in trackedConns.
@@ -244,9 +242,6 @@ func (t *tracker) connState(c net.Conn, s http.ConnState) {
 			t.activeConns.Add(1)
 		}
 	case http.StateIdle, http.StateClosed, http.StateHijacked:
-		if s == http.StateIdle {
-			tc.idleGen.Store(t.gen.Load())
-		}
 		if tc.active.Swap(false) && t.activeConns.Add(-1) == 0 {
 			t.poke()
 		}
@@ -335,23 +330,4 @@ func (t *tracker) closeIdle() {
 			_ = c.Conn.Close()
 		}
 	}
-}
-
-// closeIdleSinceBefore closes keep-alive connections that have been idle
-// since before generation gen began (that is, since before Draining). Every
-// response sent while Draining carries "Connection: close", so these are the
-// only idle connections left when Stopping begins — and the ones a client's
-// pool reaches for when its recently used connections run out, exactly then.
-// Closing them partway into the drain, while the client still has fresher
-// connections to pick, keeps that race away from the end of the drain.
-func (t *tracker) closeIdleSinceBefore(gen int64) (closed int) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for c := range t.conns {
-		if !c.active.Load() && c.since.Load() != 0 && c.idleGen.Load() < gen {
-			_ = c.Conn.Close()
-			closed++
-		}
-	}
-	return closed
 }
