@@ -1,15 +1,13 @@
 package grpclameduck_test
 
 import (
-	"os"
 	"testing"
 
+	"github.com/lameduck-dev/lameduck/lameducktest"
 	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv(childEnv) == "1" {
-		os.Exit(runChild())
-	}
+	lameducktest.RunChild(map[string]func() int{"grpc-service": runChild})
 	goleak.VerifyTestMain(m)
 }
