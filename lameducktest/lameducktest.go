@@ -10,6 +10,7 @@
 //	func TestSIGTERM(t *testing.T) {
 //		p := lameducktest.Start(t, "service", "LAMEDUCK_DRAIN_DELAY=0")
 //		addr := strings.TrimPrefix(p.WaitLine("listening "), "listening ")
+//		p.WaitPhase("Serving") // the signal handler is installed
 //		// … send requests to addr …
 //		p.Signal(syscall.SIGTERM)
 //		if code := p.Wait(10 * time.Second); code != 0 { t.Fatal(code) }
@@ -70,11 +71,18 @@ type Process struct {
 // Start re-executes the test binary as child name (see RunChild) with env
 // added to the current environment, and stops it (SIGKILL) when the test
 // ends if it is still running. The child's stderr is logged if the test
-// failed.
+// failed. The LAMEDUCK_* and KUBERNETES_SERVICE_HOST variables of the
+// test's own environment are not passed on, so only env configures the
+// child's shutdown, whoever runs the tests.
 func Start(t testing.TB, name string, env ...string) *Process {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(append(os.Environ(), EnvChild+"="+name), env...)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "LAMEDUCK_") && !strings.HasPrefix(kv, "KUBERNETES_SERVICE_HOST=") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(append(cmd.Env, EnvChild+"="+name), env...)
 	return StartCommand(t, cmd)
 }
 
@@ -139,6 +147,30 @@ func (p *Process) WaitLine(prefix string) string {
 			p.t.Fatalf("lameducktest: child exited with %d before printing %q:\n%s", p.code, prefix, p.stderr.String())
 		case <-timeout:
 			p.t.Fatalf("lameducktest: no line %q from the child after 20s:\n%s", prefix, p.stderr.String())
+		}
+	}
+}
+
+// WaitPhase waits up to 20s until the child has logged entering phase (for
+// example "Serving": only then is its signal handler installed, so a
+// SIGTERM starts the shutdown instead of killing it). It fails the test if
+// the child exits first.
+func (p *Process) WaitPhase(phase string) {
+	p.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		for _, ph := range p.Phases() {
+			if ph == phase {
+				return
+			}
+		}
+		select {
+		case <-p.exited:
+			p.t.Fatalf("lameducktest: child exited with %d before entering %s:\n%s", p.code, phase, p.stderr.String())
+		case <-time.After(5 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("lameducktest: child not in %s after 20s:\n%s", phase, p.stderr.String())
 		}
 	}
 }

@@ -48,12 +48,7 @@ func TestProcess(t *testing.T) {
 		}
 		done <- err
 	}()
-	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(fmt.Sprint(p.Phases()), "Serving"); {
-		if time.Now().After(deadline) {
-			t.Fatal("the service never logged Serving")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	p.WaitPhase("Serving")
 	// The request is in flight by the cut-off whether it reaches its handler
 	// before SIGTERM or during the 100ms drain delay.
 	time.Sleep(50 * time.Millisecond)
@@ -70,6 +65,18 @@ func TestProcess(t *testing.T) {
 	}
 	if p.ExitedAt().IsZero() {
 		t.Error("no exit time")
+	}
+}
+
+// The test's own LAMEDUCK_* environment does not reach the child: here an
+// invalid drain delay would make it exit 2 at once.
+func TestStartDropsInheritedLameduckEnv(t *testing.T) {
+	t.Setenv("LAMEDUCK_DRAIN_DELAY", "not-a-duration")
+	p := lameducktest.Start(t, "service")
+	p.WaitPhase("Serving")
+	p.Signal(syscall.SIGTERM)
+	if code := p.Wait(10 * time.Second); code != 0 {
+		t.Errorf("exit code %d, want 0: the inherited LAMEDUCK_DRAIN_DELAY reached the child", code)
 	}
 }
 
@@ -101,7 +108,7 @@ func Example() {
 	//	os.Exit(m.Run())
 	var t *testing.T // the test's *testing.T
 	p := lameducktest.Start(t, "service", "LAMEDUCK_DRAIN_DELAY=0")
-	p.WaitLine("listening ")
+	p.WaitPhase("Serving")
 	p.Signal(syscall.SIGTERM)
 	if code := p.Wait(10 * time.Second); code != 0 {
 		t.Fatalf("exit code %d: %v", code, p.StillRunning())

@@ -7,9 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"os/exec"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -21,15 +19,11 @@ import (
 	"go.uber.org/goleak"
 )
 
-// envService makes the test binary run testService instead of the tests:
-// the end-to-end tests re-execute themselves as the service under test, so
-// it receives real signals and exits for real.
-const envService = "PROMLAMEDUCK_TEST_SERVICE"
+// The end-to-end tests re-execute the test binary as testService (see
+// lameducktest), so it receives real signals and exits for real.
 
 func TestMain(m *testing.M) {
-	if os.Getenv(envService) == "1" {
-		os.Exit(testService())
-	}
+	lameducktest.RunChild(map[string]func() int{"prom-service": testService})
 	goleak.VerifyTestMain(m)
 }
 
@@ -57,9 +51,8 @@ func testService() int {
 
 // service is a testService process.
 type service struct {
-	cmd   *exec.Cmd
+	*lameducktest.Process
 	out   *lameducktest.LogBuffer
-	done  chan struct{}
 	addr  string // service address
 	admin string // admin address
 }
@@ -68,32 +61,9 @@ type service struct {
 // waits until it is ready.
 func startService(t *testing.T, addr, admin string, env ...string) *service {
 	t.Helper()
-	s := &service{out: &lameducktest.LogBuffer{}, done: make(chan struct{}), addr: addr, admin: admin}
-	s.cmd = exec.Command(os.Args[0])
-	for _, kv := range os.Environ() { // the test's configuration only, whatever runs the tests
-		if !strings.HasPrefix(kv, "LAMEDUCK_") && !strings.HasPrefix(kv, lameduck.EnvKubernetes+"=") {
-			s.cmd.Env = append(s.cmd.Env, kv)
-		}
-	}
-	s.cmd.Env = append(s.cmd.Env, envService+"=1", "SERVICE_ADDR="+addr, lameduck.EnvAdminAddr+"="+admin)
-	s.cmd.Env = append(s.cmd.Env, env...)
-	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = s.cmd.Wait(); close(s.done) }()
-	t.Cleanup(func() {
-		select {
-		case <-s.done:
-		default:
-			_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-			<-s.done
-		}
-		if t.Failed() {
-			t.Logf("service output:\n%s", s.out)
-		}
-	})
+	env = append([]string{"SERVICE_ADDR=" + addr, lameduck.EnvAdminAddr + "=" + admin}, env...)
+	p := lameducktest.Start(t, "prom-service", env...)
+	s := &service{Process: p, out: p.Stderr(), addr: addr, admin: admin}
 	if code := s.waitStatus(t, "/readyz", http.StatusOK, 15*time.Second); code != http.StatusOK {
 		t.Fatalf("service not ready: /readyz %d", code)
 	}
@@ -118,7 +88,7 @@ func (s *service) waitStatus(t *testing.T, path string, want int, timeout time.D
 			}
 		}
 		select {
-		case <-s.done:
+		case <-s.Exited():
 			t.Fatalf("service exited while waiting for %s %d", path, want)
 		case <-deadline.C:
 			return last
@@ -128,24 +98,10 @@ func (s *service) waitStatus(t *testing.T, path string, want int, timeout time.D
 }
 
 // signal sends sig to the service.
-func (s *service) signal(t *testing.T, sig syscall.Signal) {
-	t.Helper()
-	if err := s.cmd.Process.Signal(sig); err != nil {
-		t.Fatal(err)
-	}
-}
+func (s *service) signal(t *testing.T, sig syscall.Signal) { t.Helper(); s.Signal(sig) }
 
 // wait returns the service's exit code.
-func (s *service) wait(t *testing.T, timeout time.Duration) int {
-	t.Helper()
-	select {
-	case <-s.done:
-		return s.cmd.ProcessState.ExitCode()
-	case <-time.After(timeout):
-		t.Fatalf("service still running %v later", timeout)
-		return -1
-	}
-}
+func (s *service) wait(t *testing.T, timeout time.Duration) int { t.Helper(); return s.Wait(timeout) }
 
 // load sends requests to the service and counts the answers its handlers
 // gave (200 OK): the requests the service served.
