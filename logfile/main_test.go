@@ -10,18 +10,15 @@ import (
 	"time"
 
 	"github.com/lameduck-dev/lameduck"
+	"github.com/lameduck-dev/lameduck/lameducktest"
 	"github.com/lameduck-dev/lameduck/logfile"
 	"go.uber.org/goleak"
 )
 
-// envService makes the test binary run testService instead of the tests,
-// so the tests can stop a real process with a real signal.
-const envService = "LOGFILE_TEST_SERVICE"
-
+// TestMain runs testService instead of the tests in a process started by
+// lameducktest.Start, so the tests can stop a real process with a real signal.
 func TestMain(m *testing.M) {
-	if os.Getenv(envService) == "1" {
-		os.Exit(testService())
-	}
+	lameducktest.RunChild(map[string]func() int{"logfile-service": testService})
 	goleak.VerifyTestMain(m)
 }
 

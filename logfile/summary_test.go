@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -19,6 +18,7 @@ import (
 	"time"
 
 	"github.com/lameduck-dev/lameduck"
+	"github.com/lameduck-dev/lameduck/lameducktest"
 	"github.com/lameduck-dev/lameduck/logfile"
 )
 
@@ -181,9 +181,7 @@ func records(t *testing.T, data []byte) []record {
 
 // service is a testService process.
 type service struct {
-	cmd         *exec.Cmd
-	out         *bytes.Buffer
-	done        chan struct{}
+	*lameducktest.Process
 	addr, admin string
 }
 
@@ -198,32 +196,9 @@ func freeAddr(t *testing.T) string {
 
 func start(t *testing.T, env ...string) *service {
 	t.Helper()
-	s := &service{out: &bytes.Buffer{}, done: make(chan struct{}), addr: freeAddr(t), admin: freeAddr(t)}
-	s.cmd = exec.Command(os.Args[0])
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "LAMEDUCK_") && !strings.HasPrefix(kv, lameduck.EnvKubernetes+"=") {
-			s.cmd.Env = append(s.cmd.Env, kv)
-		}
-	}
-	s.cmd.Env = append(s.cmd.Env, envService+"=1", "SERVICE_ADDR="+s.addr, lameduck.EnvAdminAddr+"="+s.admin)
-	s.cmd.Env = append(s.cmd.Env, env...)
-	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out // written by exec's copier goroutine; read only after done
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = s.cmd.Wait(); close(s.done) }()
-	t.Cleanup(func() {
-		select {
-		case <-s.done:
-		default:
-			_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-			<-s.done
-		}
-		if t.Failed() {
-			t.Logf("service stderr:\n%s", s.out)
-		}
-	})
+	s := &service{addr: freeAddr(t), admin: freeAddr(t)}
+	env = append([]string{"SERVICE_ADDR=" + s.addr, lameduck.EnvAdminAddr + "=" + s.admin}, env...)
+	s.Process = lameducktest.Start(t, "logfile-service", env...)
 	s.waitReadyz(t, http.StatusOK)
 	return s
 }
@@ -240,7 +215,7 @@ func (s *service) poll(t *testing.T, what string, ok func() bool) {
 	defer tick.Stop()
 	for !ok() {
 		select {
-		case <-s.done:
+		case <-s.Exited():
 			t.Fatalf("service exited while waiting for %s", what)
 		case <-deadline.C:
 			t.Fatalf("no %s after 10s", what)
@@ -275,23 +250,9 @@ func (s *service) waitPhase(t *testing.T, ok func(lameduck.PhaseStatus) bool) {
 	})
 }
 
-func (s *service) signal(t *testing.T, sig syscall.Signal) {
-	t.Helper()
-	if err := s.cmd.Process.Signal(sig); err != nil {
-		t.Fatal(err)
-	}
-}
+func (s *service) signal(t *testing.T, sig syscall.Signal) { t.Helper(); s.Signal(sig) }
 
-func (s *service) wait(t *testing.T) int {
-	t.Helper()
-	select {
-	case <-s.done:
-		return s.cmd.ProcessState.ExitCode()
-	case <-time.After(20 * time.Second):
-		t.Fatal("service still running 20s later")
-		return -1
-	}
-}
+func (s *service) wait(t *testing.T) int { t.Helper(); return s.Wait(20 * time.Second) }
 
 type httpClient struct {
 	c  *http.Client
