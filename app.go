@@ -129,11 +129,11 @@ func New(o Options) *App {
 // it. Its handler (http.DefaultServeMux if nil) is wrapped with Handler, and
 // its BaseContext, ConnContext and ConnState hooks are chained with the
 // App's own. Serve must be called before Run.
-func (a *App) Serve(srv *http.Server) { a.addServer(srv, nil, "") }
+func (a *App) Serve(srv *http.Server) { a.addServer(srv, nil) }
 
 // ServeListener is like Serve with a listener the caller opened (for tests
 // on 127.0.0.1:0, socket activation or inherited sockets).
-func (a *App) ServeListener(srv *http.Server, ln net.Listener) { a.addServer(srv, ln, "") }
+func (a *App) ServeListener(srv *http.Server, ln net.Listener) { a.addServer(srv, ln) }
 
 // Admin starts an admin server on addr when Run starts (overridden by
 // $LAMEDUCK_ADMIN_ADDR). It serves the handlers of AdminHandler:
@@ -293,15 +293,13 @@ func (a *App) Fatal(err error) {
 	a.request(request{src: byFatal, cause: err})
 }
 
-func (a *App) request(r request) bool {
-	first := false
+// request records the first shutdown request; later ones are ignored.
+func (a *App) request(r request) {
 	a.reqOnce.Do(func() {
 		r.at = time.Now()
 		a.req = r
 		close(a.requested)
-		first = true
 	})
-	return first
 }
 
 // Phase returns the current phase.

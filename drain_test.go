@@ -1,10 +1,14 @@
 package lameduck
 
 import (
+	"log/slog"
 	"testing"
 	"testing/synctest"
 	"time"
 )
+
+// discardLogger is for in-package tests that want no log output.
+var discardLogger = slog.New(slog.DiscardHandler)
 
 // The adaptive drain delay ends after DrainQuiet without requests, not
 // before DrainMin, and never after DrainDelay.

@@ -3,7 +3,6 @@ package lameduck
 import (
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"strconv"
@@ -297,6 +296,3 @@ func parseDuration(s string) (time.Duration, error) {
 	}
 	return time.ParseDuration(s)
 }
-
-// discardLogger is used by tests and examples that want no log output.
-var discardLogger = slog.New(slog.NewTextHandler(io.Discard, nil))

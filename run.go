@@ -30,7 +30,7 @@ const readyPoll = 100 * time.Millisecond
 // force-closed.
 const cutGrace = 100 * time.Millisecond
 
-func (a *App) addServer(srv *http.Server, ln net.Listener, name string) {
+func (a *App) addServer(srv *http.Server, ln net.Listener) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.mustNotHaveStarted("Serve")
@@ -64,7 +64,7 @@ func (a *App) addServer(srv *http.Server, ln net.Listener, name string) {
 			userState(c, s)
 		}
 	}
-	a.servers = append(a.servers, &server{name: name, srv: srv, ln: ln})
+	a.servers = append(a.servers, &server{srv: srv, ln: ln})
 }
 
 // Run starts everything registered, serves until a stop signal, a drain
@@ -203,7 +203,11 @@ func (a *App) start() error {
 					o.ln.Close()
 					o.ln = nil
 				}
-				return fmt.Errorf("lameduck: listen for %s server: %w", nameOr(s.name, "http"), err)
+				name := s.name
+				if name == "" {
+					name = "http"
+				}
+				return fmt.Errorf("lameduck: listen for %s server: %w", name, err)
 			}
 			s.ln = ln
 		}
@@ -229,13 +233,6 @@ func (a *App) start() error {
 		a.startWorker(w)
 	}
 	return nil
-}
-
-func nameOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // becomeReady moves Starting to Serving once every ready check passes.
