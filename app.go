@@ -185,11 +185,7 @@ func (a *App) Handler(h http.Handler) http.Handler {
 // may be called more than once.
 func (a *App) Hold(kind, name, peer string) (release func(), err error) {
 	t := &a.track
-	if t.gate.Add(1)&closedBit != 0 {
-		if t.gate.Add(-1) == closedBit {
-			t.poke()
-		}
-		t.refused.Add(1)
+	if !t.enterGate() {
 		return func() {}, fmt.Errorf("%w: %s %s refused", ErrStopped, kind, name)
 	}
 	h := &hold{kind: kind, name: name, peer: peer, start: time.Now()}
@@ -202,25 +198,14 @@ func (a *App) Hold(kind, name, peer string) (release func(), err error) {
 			t.mu.Lock()
 			delete(t.holds, h)
 			t.mu.Unlock()
-			if n := t.gate.Add(-1); n&closedBit != 0 {
-				t.drained.Add(1)
-				t.poke()
-			}
+			t.leaveGate()
 		})
 	}, nil
 }
 
 // Logger returns the logger the App writes its records to, so that
 // components (grpclameduck) log where the App does.
-func (a *App) Logger() *slog.Logger {
-	if a.log.l != nil {
-		return a.log.l
-	}
-	if a.opts.Logger != nil {
-		return a.opts.Logger
-	}
-	return slog.Default()
-}
+func (a *App) Logger() *slog.Logger { return a.log.get() }
 
 // ReadyCheck adds a readiness check: /readyz answers 200 only in Serving
 // and while every check returns nil, and Run leaves Starting only once all

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"sync"
 	"syscall"
 	"time"
 )
@@ -100,9 +99,6 @@ func (a *App) Run() int {
 		panic("lameduck: Run called twice")
 	}
 	cfg, err := OptionsFromEnv(a.opts, a.opts.LookupEnv)
-	if a.opts.Logger == nil && cfg.Logger != nil {
-		a.log = logger{cfg.Logger}
-	}
 	if err != nil {
 		a.log.log(slog.LevelError, "lameduck: cannot start", "err", err)
 		a.ph.advance(Stopped, time.Now())
@@ -461,40 +457,31 @@ func (a *App) runFlushes(end time.Time) bool {
 	}
 	ctx, cancel := context.WithDeadlineCause(context.Background(), end, ErrDeadline)
 	defer cancel()
-	errs := make(chan error, len(hooks))
-	pending := make(map[string]int)
-	var mu sync.Mutex
-	for _, h := range hooks {
-		mu.Lock()
-		pending[h.name]++
-		mu.Unlock()
-		go func() {
-			err := a.protect("flush", h.name, func() error { return h.fn(ctx) })
-			mu.Lock()
-			pending[h.name]--
-			mu.Unlock()
-			if err != nil {
-				err = fmt.Errorf("flush %q: %w", h.name, err)
-			}
-			errs <- err
-		}()
+	type result struct {
+		i   int
+		err error
+	}
+	results := make(chan result, len(hooks))
+	pending := make([]bool, len(hooks)) // owned by this goroutine
+	for i, h := range hooks {
+		pending[i] = true
+		go func() { results <- result{i, a.protect("flush", h.name, func() error { return h.fn(ctx) })} }()
 	}
 	ok := true
 	for range hooks {
 		select {
-		case err := <-errs:
-			if err != nil {
+		case r := <-results:
+			pending[r.i] = false
+			if r.err != nil {
 				ok = false
-				a.log.log(slog.LevelError, "lameduck: flush failed", "err", err)
+				a.log.log(slog.LevelError, "lameduck: flush failed", "err", fmt.Errorf("flush %q: %w", hooks[r.i].name, r.err))
 			}
 		case <-ctx.Done():
-			mu.Lock()
-			for name, n := range pending {
-				if n > 0 {
-					a.log.stillRunning(running{Kind: "flush", Name: name}, Flushing)
+			for i, p := range pending {
+				if p {
+					a.log.stillRunning(running{Kind: "flush", Name: hooks[i].name}, Flushing)
 				}
 			}
-			mu.Unlock()
 			return false
 		}
 	}

@@ -111,6 +111,7 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if t.closed.Load() {
 		c.cur.Store(nil)
 		t.poke()
+		t.refused.Add(1)
 		t.refuse(w)
 		return
 	}
@@ -121,28 +122,51 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// and connState clears the mark.
 	m.next.ServeHTTP(w, r)
 	c.cur.Store(nil)
-	if t.closed.Load() {
-		m.leftWhileStopping(c)
+	if t.closed.Load() || c.hijacked.Load() {
+		t.left(c)
 	}
 }
 
-func (m *middleware) leftWhileStopping(c *trackedConn) {
-	m.t.drained.Add(1)
+// left is the slow path after a request on a tracked connection: it
+// forgets a hijacked connection whose handler has returned, and counts a
+// request that finished while Stopping.
+func (t *tracker) left(c *trackedConn) {
 	if c.hijacked.Load() {
-		m.t.mu.Lock()
-		delete(m.t.hijacked, c)
-		m.t.mu.Unlock()
+		t.mu.Lock()
+		delete(t.hijacked, c)
+		t.mu.Unlock()
 	}
-	m.t.poke()
+	if t.closed.Load() {
+		t.drained.Add(1)
+		t.poke()
+	}
+}
+
+// enterGate counts one unit of slow-path work in, or reports false (and
+// counts a refusal) once the gate is closed.
+func (t *tracker) enterGate() bool {
+	if t.gate.Add(1)&closedBit != 0 {
+		if t.gate.Add(-1) == closedBit {
+			t.poke()
+		}
+		t.refused.Add(1)
+		return false
+	}
+	return true
+}
+
+// leaveGate counts one unit of slow-path work out.
+func (t *tracker) leaveGate() {
+	if n := t.gate.Add(-1); n&closedBit != 0 {
+		t.drained.Add(1)
+		t.poke()
+	}
 }
 
 // serveSlow serves a request that could not be marked on its connection.
 func (m *middleware) serveSlow(w http.ResponseWriter, r *http.Request) {
 	t := m.t
-	if t.gate.Add(1)&closedBit != 0 {
-		if t.gate.Add(-1) == closedBit {
-			t.poke()
-		}
+	if !t.enterGate() {
 		t.refuse(w)
 		return
 	}
@@ -156,10 +180,7 @@ func (m *middleware) serveSlow(w http.ResponseWriter, r *http.Request) {
 		t.mu.Lock()
 		delete(t.slow, r)
 		t.mu.Unlock()
-		if n := t.gate.Add(-1); n&closedBit != 0 {
-			t.drained.Add(1)
-			t.poke()
-		}
+		t.leaveGate()
 	}()
 	m.next.ServeHTTP(w, r)
 }
@@ -177,7 +198,6 @@ var retryAfter = strconv.Itoa(int(DefaultRetryAfter / time.Second))
 
 // refuse answers a request that arrived after Stopping began.
 func (t *tracker) refuse(w http.ResponseWriter) {
-	t.refused.Add(1)
 	h := w.Header()
 	h.Set("Connection", "close")
 	h.Set("Retry-After", retryAfter)
@@ -274,10 +294,10 @@ func connContext(ctx context.Context, c net.Conn) context.Context {
 	return ctx
 }
 
-// running describes a request or task still running, for the log.
+// running describes work still running, for the log.
 type running struct {
-	Kind string        // "request" or "task"
-	Name string        // "POST /incr" or the task's name
+	Kind string        // "request", "hijacked connection", "task", "worker", a Hold kind, …
+	Name string        // "POST /incr", the task's name, …
 	Age  time.Duration // how long it has been running
 	Peer string        // the client's address, for requests
 }
