@@ -25,7 +25,7 @@ type child struct {
 	*lameducktest.Process
 	t    *testing.T
 	grpc string // host:port of the gRPC server
-	http string // host:port of the HTTP server (admin endpoints, /rpcs)
+	http string // host:port of the HTTP server (admin endpoints)
 }
 
 // startChild runs the service and waits until it serves.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"time"
 
 	"github.com/lameduck-dev/lameduck/stream"
 	"google.golang.org/grpc"
@@ -13,20 +12,13 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// rpc is an RPC in flight.
-type rpc struct {
-	method string
-	peer   string
-	start  time.Time
-}
-
 // healthPrefix starts the full method names of the health service, whose
 // RPCs are probes rather than work: they are not held.
 const healthPrefix = "/" + healthService + "/"
 
 // track registers an RPC with the App (App.Hold: Stopping waits for it,
 // /phase and Stats count it, the cut-off names it) and records it until the
-// returned func is called.
+// returned func is called. Health RPCs are not held.
 //
 // A call that reaches a handler after Stopping began — sent on an open
 // connection before the client processed GracefulStop's GOAWAY — is served
@@ -37,35 +29,19 @@ const healthPrefix = "/" + healthService + "/"
 // connection. Refusing here instead would fail such calls with UNAVAILABLE
 // in the gap between the App's gate closing and the GOAWAY arriving. Such a
 // late call is not counted by App.Stats.
-func (s *Server) track(ctx context.Context, method string) func() {
-	r := &rpc{method: method, start: time.Now()}
+func (s *Server) track(ctx context.Context, method string) (release func()) {
+	if strings.HasPrefix(method, healthPrefix) {
+		return func() {}
+	}
+	var peerAddr string
 	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
-		r.peer = p.Addr.String()
+		peerAddr = p.Addr.String()
 	}
-	release := func() {}
-	if !strings.HasPrefix(method, healthPrefix) {
-		var err error
-		if release, err = s.app.Hold("rpc", method, r.peer); err != nil {
-			release = func() {} // late: served unheld, see above
-		}
+	release, err := s.app.Hold("rpc", method, peerAddr)
+	if err != nil {
+		return func() {} // late: served unheld, see above
 	}
-	s.mu.Lock()
-	s.rpcs[r] = struct{}{}
-	s.mu.Unlock()
-	return func() {
-		s.mu.Lock()
-		delete(s.rpcs, r)
-		s.mu.Unlock()
-		release()
-	}
-}
-
-// InFlight returns the number of RPCs in flight (counted by the
-// interceptors of ServerOptions), health checks included.
-func (s *Server) InFlight() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.rpcs)
+	return release
 }
 
 func (s *Server) unaryInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {

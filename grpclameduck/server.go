@@ -65,7 +65,6 @@ type Server struct {
 	stop     context.CancelCauseFunc
 
 	mu     sync.Mutex
-	rpcs   map[*rpc]struct{}
 	srv    *grpc.Server
 	ln     *listener
 	name   string
@@ -75,7 +74,7 @@ type Server struct {
 
 // New returns a Server for app.
 func New(app *lameduck.App, o Options) *Server {
-	s := &Server{app: app, opts: o, health: health.NewServer(), rpcs: make(map[*rpc]struct{}), done: make(chan struct{})}
+	s := &Server{app: app, opts: o, health: health.NewServer(), done: make(chan struct{})}
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
 	s.stopping, s.stop = context.WithCancelCause(context.Background())
 	return s

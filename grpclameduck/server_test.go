@@ -228,7 +228,7 @@ func TestUnaryInFlightCompletes(t *testing.T) {
 		_, err := tc.UnaryCall(context.Background(), &testpb.SimpleRequest{ResponseSize: 800})
 		done <- result{err, r.app.Phase()}
 	}()
-	waitInFlight(t, r.g, 1)
+	waitInFlight(t, r.app, 1)
 	// The interceptor holds the RPC with the App: its Stats count it.
 	if n := r.app.Stats().InFlight; n != 1 {
 		t.Fatalf("app.Stats().InFlight = %d with one RPC in flight, want 1", n)
@@ -252,13 +252,13 @@ func TestUnaryInFlightCompletes(t *testing.T) {
 	}
 }
 
-func waitInFlight(t *testing.T, g *grpclameduck.Server, n int) {
+func waitInFlight(t *testing.T, app *lameduck.App, n int) {
 	t.Helper()
 	deadline := time.After(10 * time.Second)
-	for g.InFlight() < n {
+	for app.Stats().InFlight < int64(n) {
 		select {
 		case <-deadline:
-			t.Fatalf("%d RPCs in flight, want %d", g.InFlight(), n)
+			t.Fatalf("%d RPCs in flight, want %d", app.Stats().InFlight, n)
 		case <-time.After(10 * time.Millisecond):
 		}
 	}

@@ -29,7 +29,7 @@ func TestGracefulStop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := newServer(app, ln, 10*time.Millisecond)
+	newServer(app, ln, 10*time.Millisecond)
 	code := make(chan int, 1)
 	go func() { code <- app.Run() }()
 	select {
@@ -57,7 +57,7 @@ func TestGracefulStop(t *testing.T) {
 		_, err := tc.UnaryCall(ctx, &testpb.SimpleRequest{ResponseSize: 500})
 		unary <- err
 	}()
-	for g.InFlight() < 2 {
+	for app.Stats().InFlight < 2 {
 		select {
 		case <-ctx.Done():
 			t.Fatal("the unary call never arrived")
