@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"slices"
@@ -23,6 +22,7 @@ import (
 	"github.com/lameduck-dev/lameduck/internal/drill/balancer"
 	"github.com/lameduck-dev/lameduck/internal/drill/pod"
 	"github.com/lameduck-dev/lameduck/internal/drill/rollout"
+	"github.com/lameduck-dev/lameduck/internal/freeport"
 )
 
 // SetupError is a usage or setup problem (command not found, store
@@ -93,15 +93,6 @@ func (r *runner) lag(int) time.Duration {
 	return p.Min + time.Duration(r.rng.Int64N(int64(p.Max-p.Min)+1))
 }
 
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
 // env builds a replica's environment: the drill's own, then what the drill
 // provides, then the user's --env values (which win).
 func (r *runner) env(port, admin int) []string {
@@ -147,11 +138,11 @@ func endpointOf(p *pod.Pod) balancer.Endpoint {
 }
 
 func (r *runner) startPod(rev int) (*pod.Pod, error) {
-	port, err := freePort()
+	port, err := freeport.Port()
 	if err != nil {
 		return nil, err
 	}
-	admin, err := freePort()
+	admin, err := freeport.Port()
 	if err != nil {
 		return nil, err
 	}
