@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/lameduck-dev/lameduck"
+	"github.com/lameduck-dev/lameduck/internal/freeport"
 	"github.com/lameduck-dev/lameduck/lameducktest"
 	"github.com/lameduck-dev/lameduck/logfile"
 )
@@ -186,12 +188,12 @@ type service struct {
 }
 
 func freeAddr(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	t.Helper()
+	p, err := freeport.Port()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(p))
 }
 
 func start(t *testing.T, env ...string) *service {

@@ -28,6 +28,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lameduck-dev/lameduck/internal/freeport"
 	"github.com/lameduck-dev/lameduck/lameducktest"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -37,19 +38,21 @@ import (
 // StartTimeout bounds how long a server may take to become ready.
 const StartTimeout = 20 * time.Second
 
-// FreeAddr returns a 127.0.0.1 address that was free a moment ago.
+// FreeAddr returns a 127.0.0.1 address that was free a moment ago, below
+// the ephemeral port range (see internal/freeport), for a process that
+// binds it itself.
 func FreeAddr(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := freeport.Port()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(p))
 }
 
-// lookBin finds one of names on $PATH; it fails the test in CI and skips
-// it elsewhere when none is installed.
+// lookBin finds one of names on $PATH and fails the test when none is
+// installed (./scripts/test.sh installs them): a skipped end-to-end check
+// would pass silently.
 func lookBin(t testing.TB, pkg string, names ...string) string {
 	t.Helper()
 	for _, n := range names {
@@ -57,11 +60,7 @@ func lookBin(t testing.TB, pkg string, names ...string) string {
 			return p
 		}
 	}
-	msg := fmt.Sprintf("none of %v on $PATH: apt-get install -y %s", names, pkg)
-	if os.Getenv("CI") != "" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
+	t.Fatalf("none of %v on $PATH: run ./scripts/test.sh, or apt-get install -y %s", names, pkg)
 	return ""
 }
 
