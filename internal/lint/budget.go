@@ -68,6 +68,14 @@ type Budget struct {
 	// ServingKnown.
 	Serving      time.Duration
 	ServingKnown bool
+	// Own is what the server does on its own between SIGTERM and closing
+	// its listeners (nil: unknown, assumed to stop accepting at SIGTERM);
+	// OwnErr is an invalid lameduck.dev/shutdown-delay annotation.
+	Own    *OwnDelay
+	OwnErr error
+	// Served lists the Services that send the container client traffic
+	// (not headless, not metrics-only).
+	Served []*Service
 	// AppEnd is when the application's planned shutdown ends (preStop +
 	// drain + stop + flush + close), valid when Lameduck and AppErr == nil.
 	AppEnd time.Duration
@@ -139,12 +147,21 @@ func computeBudget(w *Workload, i int) *Budget {
 		}
 	}
 
+	b.Served = w.servingServices(c)
+	if od, ok, err := ownDelay(w, c); err != nil {
+		b.OwnErr = err
+	} else if ok {
+		b.Own = &od
+	}
 	drain := time.Duration(0)
 	if b.Lameduck && b.AppErr == nil {
 		drain = b.App.DrainDelay
 	}
+	if b.Own != nil {
+		drain += b.Own.Delay
+	}
 	switch {
-	case b.PreStop.Drain:
+	case b.PreStop.Drain, b.PreStop.Stops:
 		b.Serving, b.ServingKnown = drain, true
 	case b.PreStop.Known:
 		b.Serving, b.ServingKnown = b.PreStop.Hold+drain, true
@@ -275,6 +292,9 @@ func (b *Budget) Describe() []string {
 	out = append(out, "load balancer deregistration: "+lb)
 	pre := b.PreStop.Describe()
 	out = append(out, "preStop: "+pre)
+	if b.Own != nil {
+		out = append(out, "server's own delay after SIGTERM: "+fmtDur(b.Own.Delay)+" ("+b.Own.Source+")")
+	}
 	serving := "unknown"
 	if b.ServingKnown {
 		serving = fmtDur(b.Serving)

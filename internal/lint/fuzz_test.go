@@ -31,7 +31,7 @@ func FuzzRead(f *testing.F) {
 		// A hang is a bug too: crash the worker so the input is saved.
 		watchdog := time.AfterFunc(10*time.Second, func() { panic(fmt.Sprintf("FuzzRead: no result after 10s for %q", data)) })
 		defer watchdog.Stop()
-		in := readBytes("fuzz.yaml", data, false)
+		in := readBytes("fuzz.yaml", data, false, false)
 		for _, e := range in.Errors {
 			if e.File != "fuzz.yaml" || e.Msg == "" {
 				t.Fatalf("malformed error %+v", e)

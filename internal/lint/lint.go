@@ -23,6 +23,9 @@ type WorkloadReport struct {
 // Result is the outcome of a lint run.
 type Result struct {
 	Workloads []*WorkloadReport
+	// Other are findings about objects that are not workloads (a Service
+	// or Ingress of a removed apiVersion).
+	Other []Finding
 	// Findings are all findings, sorted by file and position.
 	Findings []Finding
 	Skipped  []Skipped
@@ -57,6 +60,18 @@ func Check(in *Input, cfg Config) (*Result, error) {
 		res.Findings = append(res.Findings, wr.Findings...)
 		res.Workloads = append(res.Workloads, wr)
 	}
+	if !off[RuleRemovedAPI] {
+		r := RuleByID(RuleRemovedAPI)
+		for _, o := range m.Removed {
+			if newWorkload(o) != nil {
+				continue // reported with the workload
+			}
+			line, col := o.Pos("apiVersion")
+			res.Other = append(res.Other, Finding{Rule: r.ID, Severity: r.Severity, Message: removedMessage(o),
+				File: o.File, Line: line, Column: col, Object: o.String()})
+		}
+		res.Findings = append(res.Findings, res.Other...)
+	}
 	sortFindings(res.Findings)
 	return res, nil
 }
@@ -85,4 +100,24 @@ func (r *Result) Count(s Severity) int {
 		}
 	}
 	return n
+}
+
+// Exit codes of "lameduck lint".
+const (
+	ExitOK       = 0 // no finding at or above the threshold
+	ExitFindings = 1 // findings at or above the threshold
+	ExitInput    = 2 // unreadable input (or bad flags)
+)
+
+// ExitCode is the exit status for a run that fails at threshold: 2 when
+// some input could not be read, 1 when a finding is at or above threshold,
+// else 0.
+func (r *Result) ExitCode(threshold Severity) int {
+	switch {
+	case len(r.Errors) > 0:
+		return ExitInput
+	case len(r.Findings) > 0 && r.Worst() >= threshold:
+		return ExitFindings
+	}
+	return ExitOK
 }

@@ -30,8 +30,8 @@ func TestGoodManifestHasNoFindings(t *testing.T) {
 	if len(r.Findings) != 0 {
 		t.Fatalf("good.yaml: want no findings, got:\n%s", findingLines(r.Findings))
 	}
-	if len(r.Workloads) != 1 || len(r.Skipped) != 1 || r.Skipped[0].Kind != "ConfigMap" {
-		t.Fatalf("good.yaml: want 1 workload and 1 skipped ConfigMap, got %d workloads, skipped %+v", len(r.Workloads), r.Skipped)
+	if len(r.Workloads) != 1 || len(r.Skipped) != 1 || r.Skipped[0].Kind != "ServiceAccount" {
+		t.Fatalf("good.yaml: want 1 workload and 1 skipped ServiceAccount, got %d workloads, skipped %+v", len(r.Workloads), r.Skipped)
 	}
 }
 

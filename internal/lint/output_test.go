@@ -56,7 +56,7 @@ func TestTextOutput(t *testing.T) {
 	if err := WriteText(&b, resultOf(t, "testdata/good.yaml"), TextOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	for _, w := range []string{"  no findings\n", "skipped 1 object(s) lint does not check: ConfigMap ×1", "1 workload(s): 0 error(s), 0 warning(s), 0 info\n"} {
+	for _, w := range []string{"  no findings\n", "skipped 1 object(s) lint does not check: ServiceAccount ×1", "1 workload(s): 0 error(s), 0 warning(s), 0 info\n"} {
 		if !strings.Contains(b.String(), w) {
 			t.Errorf("good.yaml text output lacks %q:\n%s", w, b.String())
 		}

@@ -44,6 +44,12 @@ func WriteText(w io.Writer, r *Result, opt TextOptions) error {
 	for _, e := range r.Errors {
 		fmt.Fprintf(&b, "%s %s\n", paint(ansiRed, "[unreadable]"), e.Error())
 	}
+	for _, f := range r.Other {
+		b.WriteString(line(f) + "\n")
+	}
+	if len(r.Other) > 0 && !opt.Quiet {
+		b.WriteString("\n")
+	}
 	for _, wr := range r.Workloads {
 		if opt.Quiet {
 			for _, f := range wr.Findings {
@@ -72,7 +78,9 @@ func WriteText(w io.Writer, r *Result, opt TextOptions) error {
 			kinds := map[string]int{}
 			for _, s := range r.Skipped {
 				k := s.Kind
-				if k == "" {
+				if k == "" && strings.HasPrefix(s.Reason, "a partial object") {
+					k = "partial object (kustomize patch?)"
+				} else if k == "" {
 					k = "non-Kubernetes document"
 				} else if s.APIVersion != "" && !strings.HasPrefix(s.Reason, "kind not checked") {
 					k = s.APIVersion + " " + s.Kind

@@ -43,6 +43,10 @@ type PreStop struct {
 	// Shell is the shell or sleep binary an exec hook needs in the image
 	// ("" when it needs none).
 	Shell string
+	// Stops: the hook starts the server's shutdown at T0 (ingress-nginx's
+	// /wait-shutdown), so the server stops accepting then, after its own
+	// delay.
+	Stops bool
 	// SendsQuit: the hook sends SIGQUIT (nginx -s quit, kill -QUIT, prestop signal).
 	SendsQuit bool
 	// Note explains an unknown duration.
@@ -145,6 +149,11 @@ func analyzeExec(p *PreStop, argv []string) {
 		}
 		return
 	}
+	if argv[0] == "/wait-shutdown" {
+		// ingress-nginx: sends SIGTERM to the controller and waits for it to exit.
+		p.Stops, p.Note = true, "ingress-nginx /wait-shutdown stops the controller at T0 and waits for it"
+		return
+	}
 	if path.Base(argv[0]) == "sleep" {
 		p.Shell = argv[0]
 		if len(argv) == 2 {
@@ -185,19 +194,6 @@ func analyzeExec(p *PreStop, argv []string) {
 		return
 	}
 	p.Note = "runs a shell script whose duration lint cannot know"
-}
-
-// splitScript splits a one-line shell script at ; && || and newlines. It
-// is only good enough to recognise "sleep N; cmd" scripts.
-func splitScript(s string) []string {
-	s = strings.NewReplacer("&&", ";", "||", ";", "\n", ";").Replace(s)
-	var out []string
-	for _, c := range strings.Split(s, ";") {
-		if c = strings.TrimSpace(c); c != "" {
-			out = append(out, c)
-		}
-	}
-	return out
 }
 
 // parseSleepArg reads the argument of sleep(1): seconds, optionally with

@@ -9,18 +9,27 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 	appsv1 "k8s.io/api/apps/v1"
+	appsv1beta1 "k8s.io/api/apps/v1beta1"
+	appsv1beta2 "k8s.io/api/apps/v1beta2"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	extensionsv1beta1 "k8s.io/api/extensions/v1beta1"
 	networkingv1 "k8s.io/api/networking/v1"
+	networkingv1beta1 "k8s.io/api/networking/v1beta1"
 	policyv1 "k8s.io/api/policy/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/serializer"
+	policyv1beta1 "k8s.io/api/policy/v1beta1"
+	kjson "sigs.k8s.io/json"
 )
 
 // MaxFileSize is the largest input read; larger inputs are an error.
@@ -30,18 +39,27 @@ const MaxFileSize = 32 << 20
 const StdinName = "<stdin>"
 
 // Object is one Kubernetes object read from the input, decoded into its
-// API type (*appsv1.Deployment, *corev1.Service, ...).
+// API type (*appsv1.Deployment, *corev1.Service, *Rollout, ...).
 type Object struct {
 	// File is the input it came from; Line and Column where it starts.
 	File         string
 	Line, Column int
 	// APIVersion, Kind, Name and Namespace identify it.
 	APIVersion, Kind, Name, Namespace string
-	// Obj is the decoded object.
-	Obj runtime.Object
+	// Obj is the decoded object. For a removed apiVersion (Removed set) it
+	// is the object converted to the current apiVersion's type.
+	Obj any
+	// Removed is the Kubernetes version that stopped serving APIVersion
+	// ("1.16"), empty for served apiVersions.
+	Removed string
 
-	node       *yaml.Node // the object's mapping node
-	lineOffset int        // line of the document's first line, minus 1
+	// Positions are found again on demand by parsing the document (doc,
+	// whose first line is lineOffset+1; item is the index in a List's
+	// items, or -1), so the YAML trees of the whole input are not kept.
+	doc        []byte
+	lineOffset int
+	item       int
+	node       *yaml.Node // the object's mapping node, while reading or once needed
 }
 
 // String returns "Kind namespace/name" (or "Kind name").
@@ -61,11 +79,33 @@ func (o *Object) Pos(path string, keys ...string) (line, col int) {
 	for _, k := range keys {
 		segs = append(segs, pathSeg{field: k, index: -1})
 	}
-	n := resolve(o.node, segs)
+	n := resolve(o.root(), segs)
 	if n == nil {
 		return o.Line, o.Column
 	}
 	return n.Line + o.lineOffset, n.Column
+}
+
+// root returns the object's mapping node, parsing its document again if
+// it was dropped after reading.
+func (o *Object) root() *yaml.Node {
+	if o.node != nil || o.doc == nil {
+		return o.node
+	}
+	var doc yaml.Node
+	if yaml.Unmarshal(o.doc, &doc) != nil || len(doc.Content) == 0 {
+		return nil
+	}
+	n := doc.Content[0]
+	if o.item >= 0 {
+		items := scalarField(n, "items")
+		if items == nil || o.item >= len(items.Content) {
+			return nil
+		}
+		n = items.Content[o.item]
+	}
+	o.node = n
+	return n
 }
 
 // Skipped is an object that was read but is not checked.
@@ -100,28 +140,58 @@ type Input struct {
 	Errors  []*ReadError
 }
 
-// checkedKinds are decoded and checked; every other kind is skipped.
-var checkedKinds = map[string]string{
-	"Deployment":          "apps/v1",
-	"StatefulSet":         "apps/v1",
-	"DaemonSet":           "apps/v1",
-	"Pod":                 "v1",
-	"Service":             "v1",
-	"Ingress":             "networking.k8s.io/v1",
-	"PodDisruptionBudget": "policy/v1",
+// kindInfo says how a checked kind is decoded.
+type kindInfo struct {
+	apiVersion string     // the served apiVersion lint reads
+	new        func() any // a new value of its Go type
 }
 
-var decoder = func() runtime.Decoder {
-	scheme := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{
-		appsv1.AddToScheme, corev1.AddToScheme, networkingv1.AddToScheme, policyv1.AddToScheme,
-	} {
-		if err := add(scheme); err != nil {
-			panic(err) // static registration; cannot fail
-		}
-	}
-	return serializer.NewCodecFactory(scheme, serializer.EnableStrict).UniversalDeserializer()
-}()
+// checkedKinds are decoded and checked; every other kind is skipped.
+var checkedKinds = map[string]kindInfo{
+	"Deployment":              {"apps/v1", func() any { return &appsv1.Deployment{} }},
+	"StatefulSet":             {"apps/v1", func() any { return &appsv1.StatefulSet{} }},
+	"DaemonSet":               {"apps/v1", func() any { return &appsv1.DaemonSet{} }},
+	"ReplicaSet":              {"apps/v1", func() any { return &appsv1.ReplicaSet{} }},
+	"ReplicationController":   {"v1", func() any { return &corev1.ReplicationController{} }},
+	"Pod":                     {"v1", func() any { return &corev1.Pod{} }},
+	"Rollout":                 {"argoproj.io/v1alpha1", func() any { return &Rollout{} }},
+	"Service":                 {"v1", func() any { return &corev1.Service{} }},
+	"Ingress":                 {"networking.k8s.io/v1", func() any { return &networkingv1.Ingress{} }},
+	"PodDisruptionBudget":     {"policy/v1", func() any { return &policyv1.PodDisruptionBudget{} }},
+	"HorizontalPodAutoscaler": {"autoscaling/v2", func() any { return &autoscalingv2.HorizontalPodAutoscaler{} }},
+	"ConfigMap":               {"v1", func() any { return &corev1.ConfigMap{} }},
+}
+
+// otherVersions are apiVersions still served for a checked kind: decoded
+// with their own type (nil: leniently, into the checked kind's type).
+var otherVersions = map[string]func() any{
+	"autoscaling/v1/HorizontalPodAutoscaler": func() any { return &autoscalingv1.HorizontalPodAutoscaler{} },
+}
+
+// removedAPI is an apiVersion of a checked kind that Kubernetes no longer
+// serves: lint reports it (rule removed-api-version) and checks the object
+// as if it had the current apiVersion.
+type removedAPI struct {
+	removedIn string
+	legacy    func() any // strict decoding with the old type; nil: lenient
+}
+
+var removedAPIs = map[string]removedAPI{
+	"extensions/v1beta1/Deployment":               {"1.16", func() any { return &extensionsv1beta1.Deployment{} }},
+	"extensions/v1beta1/DaemonSet":                {"1.16", func() any { return &extensionsv1beta1.DaemonSet{} }},
+	"extensions/v1beta1/ReplicaSet":               {"1.16", func() any { return &extensionsv1beta1.ReplicaSet{} }},
+	"extensions/v1beta1/Ingress":                  {"1.22", func() any { return &extensionsv1beta1.Ingress{} }},
+	"apps/v1beta1/Deployment":                     {"1.16", func() any { return &appsv1beta1.Deployment{} }},
+	"apps/v1beta1/StatefulSet":                    {"1.16", func() any { return &appsv1beta1.StatefulSet{} }},
+	"apps/v1beta2/Deployment":                     {"1.16", func() any { return &appsv1beta2.Deployment{} }},
+	"apps/v1beta2/StatefulSet":                    {"1.16", func() any { return &appsv1beta2.StatefulSet{} }},
+	"apps/v1beta2/DaemonSet":                      {"1.16", func() any { return &appsv1beta2.DaemonSet{} }},
+	"apps/v1beta2/ReplicaSet":                     {"1.16", func() any { return &appsv1beta2.ReplicaSet{} }},
+	"networking.k8s.io/v1beta1/Ingress":           {"1.22", func() any { return &networkingv1beta1.Ingress{} }},
+	"policy/v1beta1/PodDisruptionBudget":          {"1.25", func() any { return &policyv1beta1.PodDisruptionBudget{} }},
+	"autoscaling/v2beta1/HorizontalPodAutoscaler": {"1.25", nil},
+	"autoscaling/v2beta2/HorizontalPodAutoscaler": {"1.26", nil},
+}
 
 // ReadPaths reads files, directories (recursively: *.yaml, *.yml, *.json)
 // and "-" (stdin) in order.
@@ -209,10 +279,12 @@ func ReadBytes(name string, data []byte, walked bool) (in *Input) {
 			in = &Input{Errors: []*ReadError{{File: name, Msg: fmt.Sprintf("internal error while reading (please report): %v", r)}}}
 		}
 	}()
-	return readBytes(name, data, walked)
+	return readBytes(name, data, walked, true)
 }
 
-func readBytes(name string, data []byte, walked bool) *Input {
+// readBytes is ReadBytes; with safe false it reads the documents one by
+// one and lets panics through (for FuzzRead).
+func readBytes(name string, data []byte, walked, safe bool) *Input {
 	in := &Input{}
 	fail := func(line, col int, format string, args ...any) {
 		in.Errors = append(in.Errors, &ReadError{File: name, Line: line, Column: col, Msg: fmt.Sprintf(format, args...)})
@@ -242,8 +314,45 @@ func readBytes(name string, data []byte, walked bool) *Input {
 			Reason: "kustomize configuration; lint the built output instead: kubectl kustomize DIR | lameduck lint -"})
 		return in
 	}
-	for _, doc := range splitDocuments(data) {
-		readDocument(in, name, doc.data, doc.line-1, walked)
+	docs := splitDocuments(data)
+	parts := make([]*Input, len(docs))
+	readOne := func(i int) {
+		parts[i] = &Input{}
+		if safe {
+			defer func() {
+				if r := recover(); r != nil {
+					// A bug in a YAML library must not crash CI; FuzzRead looks for them.
+					parts[i] = &Input{Errors: []*ReadError{{File: name, Line: docs[i].line,
+						Msg: fmt.Sprintf("internal error while reading (please report): %v", r)}}}
+				}
+			}()
+		}
+		readDocument(parts[i], name, docs[i].data, docs[i].line-1, walked)
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(docs)/16)
+	if !safe || workers < 2 {
+		for i := range docs {
+			readOne(i)
+		}
+	} else {
+		// Documents are independent: decode them on every core.
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		for range workers {
+			wg.Go(func() {
+				for {
+					i := int(next.Add(1)) - 1
+					if i >= len(docs) {
+						return
+					}
+					readOne(i)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	for _, p := range parts {
+		in.add(p)
 	}
 	return in
 }
@@ -322,7 +431,7 @@ func readDocument(in *Input, name string, data []byte, offset int, walked bool) 
 		fail(root.Line+offset, root.Column, "expected a Kubernetes object (a mapping with apiVersion and kind), found %s", nodeKind(root))
 		return
 	}
-	readObject(in, name, data, root, offset, walked)
+	readObject(in, name, data, root, offset, -1, walked)
 }
 
 func nodeKind(n *yaml.Node) string {
@@ -344,9 +453,10 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// readObject decodes one object whose YAML is data (for positions: root,
-// with lines offset by offset). A v1 List is expanded into its items.
-func readObject(in *Input, name string, data []byte, root *yaml.Node, offset int, walked bool) {
+// readObject decodes one object, root, of the document doc (whose lines
+// are offset by offset; item is its index in a List's items, or -1). A v1
+// List is expanded into its items.
+func readObject(in *Input, name string, doc []byte, root *yaml.Node, offset, item int, walked bool) {
 	fail := func(line, col int, format string, args ...any) {
 		in.Errors = append(in.Errors, &ReadError{File: name, Line: line, Column: col, Msg: fmt.Sprintf(format, args...)})
 	}
@@ -366,6 +476,10 @@ func readObject(in *Input, name string, data []byte, root *yaml.Node, offset int
 		n    *yaml.Node
 	}{{"apiVersion", apiVersion}, {"kind", kind}} {
 		if f.n == nil {
+			if walked && item < 0 && isPatch(root) {
+				in.Skipped = append(in.Skipped, Skipped{File: name, Line: line, Reason: "a partial object (a kustomize patch?): no " + f.name + "; lint the built output instead: kubectl kustomize DIR | lameduck lint -"})
+				return
+			}
 			fail(line, col, "expected a Kubernetes object: %s is missing", f.name)
 			return
 		}
@@ -378,7 +492,7 @@ func readObject(in *Input, name string, data []byte, root *yaml.Node, offset int
 	if objName != nil {
 		nameStr = objName.Value
 	}
-	if kind.Value == "List" && (apiVersion.Value == "v1" || apiVersion.Value == "List") {
+	if kind.Value == "List" && (apiVersion.Value == "v1" || apiVersion.Value == "List") && item < 0 {
 		items := scalarField(root, "items")
 		if items == nil || items.Kind != yaml.SequenceNode {
 			if items != nil {
@@ -386,48 +500,68 @@ func readObject(in *Input, name string, data []byte, root *yaml.Node, offset int
 			}
 			return
 		}
-		for _, item := range items.Content {
-			if item.Kind != yaml.MappingNode {
-				fail(item.Line+offset, item.Column, "expected a Kubernetes object in the List's items, found %s", nodeKind(item))
+		for i, it := range items.Content {
+			if it.Kind != yaml.MappingNode {
+				fail(it.Line+offset, it.Column, "expected a Kubernetes object in the List's items, found %s", nodeKind(it))
 				continue
 			}
-			b, err := yaml.Marshal(item)
-			if err != nil {
-				fail(item.Line+offset, item.Column, "cannot re-encode List item: %v", err)
-				continue
-			}
-			readObject(in, name, b, item, offset, walked)
+			readObject(in, name, doc, it, offset, i, walked)
 		}
 		return
 	}
-	want, checked := checkedKinds[kind.Value]
+	info, checked := checkedKinds[kind.Value]
 	if !checked {
 		in.Skipped = append(in.Skipped, Skipped{File: name, Line: line, APIVersion: apiVersion.Value, Kind: kind.Value, Name: nameStr,
 			Reason: "kind not checked"})
 		return
 	}
-	if apiVersion.Value != want {
+	obj := &Object{File: name, Line: line, Column: col, APIVersion: apiVersion.Value, Kind: kind.Value, Name: nameStr,
+		doc: doc, lineOffset: offset, item: item, node: root}
+	defer func() { obj.node = nil }() // found again on demand: see Object.root
+	gvk := apiVersion.Value + "/" + kind.Value
+	strictType, lenient := info.new, false
+	removed, isRemoved := removedAPIs[gvk]
+	switch {
+	case apiVersion.Value == info.apiVersion:
+	case otherVersions[gvk] != nil:
+		strictType = otherVersions[gvk]
+	case isRemoved:
+		obj.Removed = removed.removedIn
+		strictType, lenient = removed.legacy, true
+		if strictType == nil {
+			strictType = info.new
+		}
+	default:
 		in.Skipped = append(in.Skipped, Skipped{File: name, Line: line, APIVersion: apiVersion.Value, Kind: kind.Value, Name: nameStr,
-			Reason: fmt.Sprintf("apiVersion %s not checked (lint reads %s %s)", apiVersion.Value, want, kind.Value)})
+			Reason: fmt.Sprintf("apiVersion %s not checked (lint reads %s %s)", apiVersion.Value, info.apiVersion, kind.Value)})
 		return
 	}
-	obj := &Object{File: name, Line: line, Column: col, APIVersion: apiVersion.Value, Kind: kind.Value, Name: nameStr,
-		node: root, lineOffset: offset}
-	decoded, _, err := decoder.Decode(data, nil, nil)
-	if err != nil {
-		if !runtime.IsStrictDecodingError(err) {
-			in.Errors = append(in.Errors, decodeError(obj, err))
-			return
-		}
-		var strict interface{ Errors() []error }
-		if errors.As(err, &strict) {
-			for _, e := range strict.Errors() {
+	data, dups, ok := toJSON(root, maxJSONExpansion*len(doc)+4096)
+	if !ok {
+		fail(line, col, "%s: aliases expand beyond %d times the document's size or nest too deep", kind.Value, maxJSONExpansion)
+		return
+	}
+	for _, d := range dups {
+		fail(d.line+offset, d.col, "%s: field %s is set twice; expected each field once", kind.Value, d.path)
+	}
+	if len(dups) > 0 {
+		return
+	}
+	decoded := strictType()
+	strict, err := kjson.UnmarshalStrict(data, decoded)
+	if err == nil && (len(strict) == 0 || isRemoved && removed.legacy == nil) {
+		strict = nil
+	}
+	if err != nil || len(strict) > 0 {
+		for _, e := range append(strict, err) {
+			if e != nil {
 				in.Errors = append(in.Errors, decodeError(obj, e))
 			}
-		} else {
-			in.Errors = append(in.Errors, decodeError(obj, err))
 		}
 		return
+	}
+	if lenient || otherVersions[gvk] != nil {
+		decoded = convertLegacy(decoded, data, info.new())
 	}
 	obj.Obj = decoded
 	if m, ok := decoded.(interface{ GetNamespace() string }); ok {
@@ -438,6 +572,13 @@ func readObject(in *Input, name string, data []byte, root *yaml.Node, offset int
 		return
 	}
 	in.Objects = append(in.Objects, obj)
+}
+
+// isPatch reports whether a mapping without apiVersion or kind looks like
+// part of an object (a kustomize strategic-merge or JSON patch): it has
+// metadata or spec.
+func isPatch(root *yaml.Node) bool {
+	return scalarField(root, "metadata") != nil || scalarField(root, "spec") != nil || scalarField(root, "kind") != nil
 }
 
 // scalarField returns the value node of key in the mapping m, or nil.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -39,6 +40,11 @@ const (
 	RuleShellPID1           = "shell-pid1"
 	RuleQuitSignal          = "quit-signal-server"
 	RulePreStopNoShell      = "prestop-sleep-no-shell"
+	RuleRemovedAPI          = "removed-api-version"
+	RuleSidecarStopsFirst   = "sidecar-stops-first"
+	RuleStopSignal          = "stop-signal"
+	RuleIdleTimeout         = "idle-timeout"
+	RuleAnnotationInvalid   = "annotation-invalid"
 )
 
 // Rules returns every rule, in the order they are documented.
@@ -54,6 +60,12 @@ func RuleByID(id string) *Rule {
 	return nil
 }
 
+// Severities follow kube-score and golangci-lint: an error is a
+// shutdown that fails requests or loses work (or a manifest the API server
+// rejects), and fails CI by default (--fail-on error); a warning is a
+// risk worth a look; info is a suggestion. A finding may be milder than
+// its rule's default when lint is less sure (see each rule's
+// explanation).
 var rules = []*Rule{
 	{ID: RuleBudgetOrder, Severity: Error, check: checkBudgetOrder,
 		Summary: "LB deregistration delay < preStop (+ drain delay) < application shutdown < terminationGracePeriodSeconds is violated"},
@@ -65,16 +77,16 @@ var rules = []*Rule{
 		Summary: "the LAMEDUCK_* settings are invalid: the service will refuse to start"},
 	{ID: RuleEnvMismatch, Severity: Warning, check: checkEnvMismatch,
 		Summary: "LAMEDUCK_GRACE_PERIOD or LAMEDUCK_PRESTOP disagree with the pod's grace period or preStop hook"},
-	{ID: RuleNoDrainDelay, Severity: Warning, check: checkNoDrainDelay,
-		Summary: "behind a load balancer with neither a preStop delay nor a lameduck drain delay"},
-	{ID: RuleNoReadinessProbe, Severity: Warning, check: checkNoReadiness,
-		Summary: "a container that serves a port has no readiness probe"},
-	{ID: RuleLivenessIsReadiness, Severity: Warning, check: checkLivenessIsReadiness,
-		Summary: "liveness and readiness probes are identical"},
+	{ID: RuleNoDrainDelay, Severity: Error, check: checkNoDrainDelay,
+		Summary: "a Service sends it traffic, but nothing keeps it accepting after T0 (no preStop delay, no drain delay)"},
+	{ID: RuleNoReadinessProbe, Severity: Error, check: checkNoReadiness,
+		Summary: "a container that a Service sends traffic to has no readiness probe (info when no Service is in the input)"},
+	{ID: RuleLivenessIsReadiness, Severity: Error, check: checkLivenessIsReadiness,
+		Summary: "liveness and readiness probes check the same thing with the same patience: a draining pod is restarted"},
 	{ID: RuleLivenessAggressive, Severity: Warning, check: checkLivenessAggressive,
 		Summary: "the liveness probe restarts a container that is slow for only a few seconds"},
 	{ID: RuleSingleReplica, Severity: Warning, check: checkSingleReplica,
-		Summary: "a single replica: every node drain or eviction is an outage"},
+		Summary: "a single replica behind a Service: every node drain or eviction is an outage"},
 	{ID: RulePDBBlocksDrain, Severity: Error, check: checkPDBBlocks,
 		Summary: "a PodDisruptionBudget allows no disruption: node drains block"},
 	{ID: RuleNoPDB, Severity: Info, check: checkNoPDB,
@@ -83,10 +95,20 @@ var rules = []*Rule{
 		Summary: "maxSurge and maxUnavailable are both zero (rejected by the API server)"},
 	{ID: RuleShellPID1, Severity: Error, check: checkShellPID1,
 		Summary: "PID 1 is a shell that runs the server without exec: the stop signal never reaches the server"},
-	{ID: RuleQuitSignal, Severity: Warning, check: checkQuitSignal,
-		Summary: "a server that stops gracefully only on SIGQUIT gets SIGTERM"},
+	{ID: RuleQuitSignal, Severity: Error, check: checkQuitSignal,
+		Summary: "a server that stops gracefully only on SIGQUIT gets SIGTERM (set lifecycle.stopSignal: SIGQUIT)"},
 	{ID: RulePreStopNoShell, Severity: Warning, check: checkPreStopNoShell,
 		Summary: "a preStop exec of sleep in an image that likely has no shell or sleep binary"},
+	{ID: RuleRemovedAPI, Severity: Error, check: checkRemovedAPI,
+		Summary: "an apiVersion Kubernetes no longer serves: the API server rejects the object"},
+	{ID: RuleSidecarStopsFirst, Severity: Error, check: checkSidecarStopsFirst,
+		Summary: "a proxy sidecar run as a regular container exits at SIGTERM while the main container still needs it"},
+	{ID: RuleStopSignal, Severity: Error, check: checkStopSignal,
+		Summary: "lifecycle.stopSignal is rejected (no spec.os.name) or is a signal the server does not drain on"},
+	{ID: RuleIdleTimeout, Severity: Error, check: checkIdleTimeout,
+		Summary: "the server closes idle keep-alive connections before the load balancer does: requests on them fail (502)"},
+	{ID: RuleAnnotationInvalid, Severity: Error, check: checkAnnotationInvalid,
+		Summary: "a lameduck.dev/ annotation lint reads is malformed"},
 }
 
 func init() {
@@ -106,8 +128,13 @@ type checker struct {
 }
 
 func (c *checker) report(w *Workload, container, fieldPath, format string, args ...any) {
+	c.reportSev(c.rule.Severity, w, container, fieldPath, format, args...)
+}
+
+// reportSev reports a finding milder (or graver) than the rule's default.
+func (c *checker) reportSev(sev Severity, w *Workload, container, fieldPath, format string, args ...any) {
 	line, col := w.Pos(fieldPath)
-	c.findings = append(c.findings, Finding{Rule: c.rule.ID, Severity: c.rule.Severity,
+	c.findings = append(c.findings, Finding{Rule: c.rule.ID, Severity: sev,
 		Message: fmt.Sprintf(format, args...), File: w.File, Line: line, Column: col,
 		Object: w.String(), Container: container})
 }
@@ -138,7 +165,7 @@ func checkBudgetOrder(c *checker, w *Workload) {
 		if b.Lameduck && b.AppErr != nil {
 			return // lameduck-env-invalid: the service does not even start
 		}
-		if b.LB != nil && b.ServingKnown && b.Serving > 0 && b.LB.Delay >= b.Serving {
+		if lbOutlasts(b) {
 			c.report(w, ct.Name, prestopOrContainer(w, i, b),
 				"container %s: load balancer deregistration %s (%s; %s:%d) is not shorter than the time the server keeps accepting requests, T0+%s (%s): requests still routed to the pod find it closed; lengthen the preStop sleep or drain delay, or shorten the deregistration delay",
 				ct.Name, fmtDur(b.LB.Delay), b.LB.Source, b.LB.File, b.LB.Line, fmtDur(b.Serving), servingParts(b))
@@ -155,6 +182,12 @@ func checkBudgetOrder(c *checker, w *Workload) {
 			c.report(w, ct.Name, envPath(w, i, ct, ""), "container %s: the application's budget does not fit: %s", ct.Name, warn)
 		}
 	})
+}
+
+// lbOutlasts reports whether a known load balancer keeps sending requests
+// after the server stopped accepting them.
+func lbOutlasts(b *Budget) bool {
+	return b.LB != nil && len(b.Served) > 0 && b.ServingKnown && b.LB.Delay > 0 && b.LB.Delay >= b.Serving
 }
 
 func prestopPart(b *Budget) time.Duration {
@@ -175,8 +208,11 @@ func servingParts(b *Budget) string {
 	if b.Lameduck && b.AppErr == nil && b.App.DrainDelay > 0 {
 		parts = append(parts, "drain delay "+fmtDur(b.App.DrainDelay))
 	}
+	if b.Own != nil && b.Own.Delay > 0 {
+		parts = append(parts, "the server's own delay "+fmtDur(b.Own.Delay))
+	}
 	if len(parts) == 0 {
-		return "nothing holds it"
+		return "nothing holds it: it stops accepting at T0"
 	}
 	return strings.Join(parts, " + ")
 }
@@ -195,8 +231,38 @@ func checkPreStopExceedsGrace(c *checker, w *Workload) {
 	})
 }
 
+// idle reports whether every container only idles (sleep infinity, tail
+// -f /dev/null: a toolbox pod) and none is served: with nothing to stop
+// gracefully, and PID 1 ignoring SIGTERM, grace 0 just avoids a pointless
+// wait.
+func idle(w *Workload) bool {
+	for i := range w.Spec.Containers {
+		ct := &w.Spec.Containers[i]
+		a := argv(ct)
+		if script, ok := isShell(a); ok {
+			a = strings.Fields(script)
+		}
+		if len(a) == 0 || len(ct.Ports) > 0 {
+			return false
+		}
+		switch path.Base(a[0]) {
+		case "sleep":
+			if len(a) != 2 || (a[1] != "infinity" && !strings.HasSuffix(a[1], "d")) {
+				return false
+			}
+		case "tail":
+			if !slices.Contains(a, "/dev/null") {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return len(w.Spec.Containers) > 0
+}
+
 func checkZeroGrace(c *checker, w *Workload) {
-	if graceZero(w) {
+	if graceZero(w) && !idle(w) {
 		c.report(w, "", w.SpecPath+".terminationGracePeriodSeconds",
 			"terminationGracePeriodSeconds is 0: containers are SIGKILLed at once, with no preStop hook and no graceful shutdown")
 	}
@@ -254,28 +320,39 @@ func checkEnvMismatch(c *checker, w *Workload) {
 }
 
 func checkNoDrainDelay(c *checker, w *Workload) {
-	if graceZero(w) || len(w.Services) == 0 {
+	if graceZero(w) {
 		return
 	}
 	c.containers(w, func(i int, ct *corev1.Container, b *Budget) {
-		if len(ct.Ports) == 0 || !b.ServingKnown || b.Serving > 0 {
-			return
+		if len(b.Served) == 0 || !b.ServingKnown || b.Serving > 0 || lbOutlasts(b) {
+			return // lbOutlasts: budget-order reports it, with the numbers
 		}
 		why := "no preStop delay"
 		if b.PreStop.Kind != PreStopNone {
 			why = "a preStop hook (" + b.PreStop.Describe() + ") that does not wait"
 		}
+		if b.Own != nil {
+			why += " (" + b.Own.Source + ")"
+		}
 		c.report(w, ct.Name, prestopOrContainer(w, i, b),
 			"container %s: Service %s sends it traffic, but with %s and no lameduck drain delay it stops accepting at T0, while endpoint removal takes seconds to reach kube-proxy and load balancers",
-			ct.Name, w.Services[0].Name, why)
+			ct.Name, b.Served[0].Name, why)
 	})
 }
 
 func checkNoReadiness(c *checker, w *Workload) {
 	c.containers(w, func(i int, ct *corev1.Container, b *Budget) {
-		if len(ct.Ports) > 0 && ct.ReadinessProbe == nil {
+		if len(ct.Ports) == 0 || ct.ReadinessProbe != nil {
+			return
+		}
+		switch {
+		case len(b.Served) > 0:
 			c.report(w, ct.Name, w.containerPath(i),
-				"container %s serves port %d but has no readinessProbe: it receives traffic before it is ready, and rollouts cannot wait for it",
+				"container %s gets traffic from Service %s but has no readinessProbe: it receives requests before it is ready and while it shuts down, and rollouts cannot wait for it",
+				ct.Name, b.Served[0].Name)
+		case len(w.Services) == 0:
+			c.reportSev(Info, w, ct.Name, w.containerPath(i),
+				"container %s declares port %d but has no readinessProbe; no Service in the input selects it (if one does elsewhere, it gets traffic before it is ready)",
 				ct.Name, ct.Ports[0].ContainerPort)
 		}
 	})
@@ -295,6 +372,8 @@ func normalizedHandler(ct *corev1.Container, p *corev1.Probe) corev1.ProbeHandle
 		}
 	}
 	if h.HTTPGet != nil {
+		h.HTTPGet.HTTPHeaders = nil // a header (a cookie, a user agent) does not change what is checked
+		h.HTTPGet.Host = ""
 		port(&h.HTTPGet.Port)
 		if h.HTTPGet.Path == "" {
 			h.HTTPGet.Path = "/"
@@ -314,11 +393,16 @@ func checkLivenessIsReadiness(c *checker, w *Workload) {
 		if ct.LivenessProbe == nil || ct.ReadinessProbe == nil {
 			return
 		}
-		if reflect.DeepEqual(normalizedHandler(ct, ct.LivenessProbe), normalizedHandler(ct, ct.ReadinessProbe)) {
-			c.report(w, ct.Name, w.containerPath(i)+".livenessProbe",
-				"container %s: liveness and readiness probes check the same thing; a pod that is draining (not ready) or overloaded is then also restarted",
-				ct.Name)
+		if !reflect.DeepEqual(normalizedHandler(ct, ct.LivenessProbe), normalizedHandler(ct, ct.ReadinessProbe)) {
+			return
 		}
+		live, ready := failureWindow(ct.LivenessProbe), failureWindow(ct.ReadinessProbe)
+		if live > ready {
+			return // readiness takes the pod out of rotation well before liveness restarts it
+		}
+		c.report(w, ct.Name, w.containerPath(i)+".livenessProbe",
+			"container %s: liveness and readiness probes check the same thing, and liveness gives up after %s, no later than readiness (%s): a pod that is draining or overloaded is restarted instead of only taken out of rotation; point liveness at a check that stays healthy while draining, or give it a higher failureThreshold",
+			ct.Name, fmtDur(live), fmtDur(ready))
 	})
 }
 
@@ -343,23 +427,54 @@ func checkLivenessAggressive(c *checker, w *Workload) {
 	})
 }
 
+// failureWindow is how long a probe fails before it acts: periodSeconds ×
+// failureThreshold (Kubernetes defaults 10 and 3).
+func failureWindow(p *corev1.Probe) time.Duration {
+	period, failures := p.PeriodSeconds, p.FailureThreshold
+	if period == 0 {
+		period = 10
+	}
+	if failures == 0 {
+		failures = 3
+	}
+	return seconds(int64(period) * int64(failures))
+}
+
 // minLivenessWindow is the shortest liveness failure window not flagged.
 const minLivenessWindow = 10 * time.Second
 
-func replicas(w *Workload) (n int32, set bool) {
-	if w.Replicas == nil {
-		return 1, false
+func replicas(w *Workload) (n int32, set bool) { return w.replicaCount() }
+
+func scalable(w *Workload) bool {
+	switch w.Kind {
+	case "Deployment", "StatefulSet", "ReplicaSet", "ReplicationController", "Rollout":
+		return true
 	}
-	return *w.Replicas, true
+	return false
 }
 
-func scalable(w *Workload) bool { return w.Kind == "Deployment" || w.Kind == "StatefulSet" }
+// replicasPath is where the replica count comes from.
+func replicasPath(w *Workload) string {
+	if w.Replicas == nil && len(w.HPAs) > 0 {
+		return ""
+	}
+	return "spec.replicas"
+}
 
 func checkSingleReplica(c *checker, w *Workload) {
-	if n, set := replicas(w); scalable(w) && set && n == 1 {
-		c.report(w, "", "spec.replicas",
-			"replicas: 1: every node drain, eviction or pod failure is an outage; run at least 2 replicas with a PodDisruptionBudget")
+	n, set := replicas(w)
+	if !scalable(w) || !set || n != 1 || !w.served() {
+		return // without a Service in front, one replica is often by design (controllers, exporters, leader-elected singletons)
 	}
+	if w.Replicas == nil && len(w.HPAs) > 0 {
+		h := w.HPAs[0]
+		line, col := h.Pos("spec.minReplicas")
+		c.findings = append(c.findings, Finding{Rule: c.rule.ID, Severity: c.rule.Severity, File: h.File, Line: line, Column: col,
+			Object: w.String(), Message: fmt.Sprintf("HorizontalPodAutoscaler %s lets %s scale down to 1 replica (minReplicas), and a Service sends it traffic: at that size every node drain, eviction or pod failure is an outage; set minReplicas: 2 with a PodDisruptionBudget", h.Name, w.String())})
+		return
+	}
+	c.report(w, "", replicasPath(w),
+		"replicas: 1 and a Service sends it traffic: every node drain, eviction or pod failure is an outage; run at least 2 replicas with a PodDisruptionBudget")
 }
 
 // isZero reports whether v is 0 or "0%".
@@ -421,24 +536,47 @@ func checkShellPID1(c *checker, w *Workload) {
 		if !ok || strings.Contains(script, "trap ") {
 			return
 		}
-		cmds := splitScript(script)
+		cmds := shellCommands(script)
 		if len(cmds) == 0 {
 			return
 		}
 		last := cmds[len(cmds)-1]
-		if strings.HasPrefix(last, "exec ") {
+		if firstWord(last.text) == "exec" {
 			return
-		}
-		if len(cmds) == 1 && !strings.ContainsAny(last, "|&") {
-			return // sh and bash exec a lone simple command themselves
 		}
 		field := w.containerPath(i) + ".command"
 		if len(ct.Command) == 0 {
 			field = w.containerPath(i) + ".args"
 		}
-		c.report(w, ct.Name, field,
-			"container %s: PID 1 is %s running %q without exec: SIGTERM goes to the shell, which does not pass it on, so the server never shuts down gracefully and is SIGKILLed at the grace period; write \"exec %s\"",
-			ct.Name, path.Base(argv(ct)[0]), truncate(last, 60), truncate(last, 60))
+		shell := path.Base(argv(ct)[0])
+		grace := fmtDur(seconds(30))
+		if g := w.Spec.TerminationGracePeriodSeconds; g != nil {
+			grace = fmtDur(seconds(*g))
+		}
+		loop := false
+		for _, cmd := range cmds {
+			switch firstWord(cmd.text) {
+			case "while", "until", "for":
+				loop = true
+			}
+		}
+		switch {
+		case loop && (last.text == "done" || strings.HasSuffix(last.text, " done") || strings.HasPrefix(last.text, "done")):
+			c.report(w, ct.Name, field,
+				"container %s: PID 1 is %s running a loop (while … done): a shell that is PID 1 ignores SIGTERM unless it sets a trap, so every stop waits the full grace period (%s) and ends in SIGKILL; add trap 'exit 0' TERM (and run the loop body so the trap can fire), or set a short terminationGracePeriodSeconds if nothing needs a graceful stop",
+				ct.Name, shell, grace)
+		case len(cmds) == 1 && !last.piped && !last.background:
+			if shell == "bash" {
+				return // bash execs the lone simple command of -c itself
+			}
+			c.reportSev(Warning, w, ct.Name, field,
+				"container %s: PID 1 is %s -c with one command, %q: bash, busybox sh and dash ≥ 0.5.11 exec it themselves, but older dash (Debian ≤ 10, Ubuntu ≤ 20.04 images) stays PID 1 and does not pass SIGTERM on; write \"exec %s\" to be sure",
+				ct.Name, shell, truncate(last.text, 60), truncate(last.text, 60))
+		default:
+			c.report(w, ct.Name, field,
+				"container %s: PID 1 is %s running %q without exec: SIGTERM goes to the shell, which does not pass it on, so the server never shuts down gracefully and is SIGKILLed at the grace period (%s); write \"exec %s\"",
+				ct.Name, shell, truncate(last.text, 60), grace, truncate(last.text, 60))
+		}
 	})
 }
 
