@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -11,6 +12,10 @@ import (
 
 	"github.com/lameduck-dev/lameduck/internal/lint"
 )
+
+// lintMemoryLimit is the soft memory limit lint sets unless GOMEMLIMIT is
+// set (bench/lint.md: a 31 MB input stays under 500 MB RSS).
+const lintMemoryLimit = 400 << 20
 
 func newLintCmd() *cobra.Command {
 	var (
@@ -29,24 +34,44 @@ rollouts, node drains and scale-downs. The rule:
 
 lint reads multi-document YAML or JSON from files, directories (recursively:
 *.yaml, *.yml, *.json) and - (stdin: pipe "kubectl kustomize" or "helm
-template" output in). It decodes Deployment, StatefulSet, DaemonSet, Pod,
-Service, Ingress and PodDisruptionBudget with the real Kubernetes API types,
-strictly: a misspelled field is an error with its file and line. Other kinds
-(ConfigMap, CRDs, other apiVersions) are skipped and counted in a note; in
-directories, YAML files that are not Kubernetes objects at all (Helm values,
-kustomization.yaml) are skipped too.
+template" output in). It decodes Deployment, StatefulSet, DaemonSet,
+ReplicaSet, ReplicationController, Pod, Argo Rollout, Service, Ingress,
+PodDisruptionBudget, HorizontalPodAutoscaler and ConfigMap with the real
+Kubernetes API types, strictly: a misspelled field is an error with its file
+and line. apiVersions Kubernetes no longer serves (extensions/v1beta1,
+apps/v1beta1 and v1beta2, policy/v1beta1, ...) are reported
+(removed-api-version) and checked as the current version. Other kinds are
+skipped and counted in a note; in directories, YAML files that are not
+Kubernetes objects (Helm values, kustomization.yaml) and partial objects
+(kustomize patches) are skipped too.
+
+Objects without a namespace are linked (a Service to the pods it selects)
+only with objects of the same directory, preferring the same file.
 
 For every container it prints the termination budget, counted from T0 (the
 pod's deletion): the load balancer's deregistration delay where the
 manifests reveal it (AWS Load Balancer Controller target-group attributes,
-ingress-nginx), the preStop hook (native sleep, exec sleep, lameduck
-prestop), how long the server keeps accepting requests, the application's
-shutdown computed from its LAMEDUCK_* variables by the lameduck library
-itself, and SIGKILL.
+ingress-nginx), the preStop hook, how long the server keeps accepting
+requests (preStop, lameduck's drain delay, or the server's own delay:
+CoreDNS lameduck, Gatekeeper, Knative, podinfo, ingress-nginx), the
+application's shutdown computed from its LAMEDUCK_* variables by the
+lameduck library itself, and SIGKILL.
 
-Disable rules for one workload with the annotation
-  lameduck.dev/disable: "rule-id,rule-id"   (or "all")
-on the workload or its pod template, or everywhere with --disable.
+Severities (as in kube-score and golangci-lint; --list-rules shows each
+rule's):
+  error    a shutdown that fails requests or loses work, or a manifest the
+           API server rejects: fails CI by default
+  warning  a risk worth a look (a single replica, an aggressive liveness
+           probe): reported, fails only with --fail-on warning
+  info     a suggestion (no PodDisruptionBudget): reported only
+--fail-on picks the lowest severity that makes lint exit 1.
+
+Annotations, on the workload or its pod template:
+  lameduck.dev/disable: "rule-id,rule-id"   skip these rules here ("all": every rule)
+  lameduck.dev/shutdown-delay: "5s"         the server keeps accepting requests
+                                            this long after SIGTERM by itself
+                                            (per container: "app=5s,proxy=0s")
+--disable skips rules everywhere.
 
 Output: findings as "file:line:col: [severity] rule: message" grouped by
 workload (coloured on a terminal), or --format json / sarif (SARIF 2.1.0).
@@ -57,8 +82,8 @@ missing kind; reported as file:line:col and what was expected) or bad flags.`,
 		Example: `  lameduck lint deploy/
   kubectl kustomize overlays/prod | lameduck lint -
   helm template my-chart | lameduck lint - --format sarif > lint.sarif
-  lameduck lint k8s/ --fail-on error --disable no-pdb
-  lameduck lint --explain budget-order
+  lameduck lint k8s/ --fail-on warning --disable no-pdb
+  lameduck lint --explain no-drain-delay
   lameduck lint --list-rules`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			out := cmd.OutOrStdout()
@@ -95,6 +120,11 @@ missing kind; reported as file:line:col and what was expected) or bad flags.`,
 					}
 				}
 			}
+			if os.Getenv("GOMEMLIMIT") == "" {
+				// A soft limit: the GC works harder instead of letting a
+				// 32 MiB manifest set grow the heap past a few hundred MB.
+				debug.SetMemoryLimit(lintMemoryLimit)
+			}
 			in := lint.ReadPaths(args, cmd.InOrStdin())
 			res, err := lint.Check(in, lint.Config{Disable: ids})
 			if err != nil {
@@ -122,7 +152,7 @@ missing kind; reported as file:line:col and what was expected) or bad flags.`,
 				}
 				return &exitError{code: 2, err: fmt.Errorf("lint: %d unreadable input(s)", len(res.Errors))}
 			}
-			if res.Worst() >= threshold {
+			if res.ExitCode(threshold) == lint.ExitFindings {
 				return &exitError{code: 1}
 			}
 			return nil
@@ -130,7 +160,7 @@ missing kind; reported as file:line:col and what was expected) or bad flags.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&format, "format", "text", "output format: text, json or sarif")
-	f.StringVar(&failOn, "fail-on", "warning", "exit 1 on findings at or above this severity: info, warning, error or none")
+	f.StringVar(&failOn, "fail-on", "error", "exit 1 on findings at or above this severity: info, warning, error or none")
 	f.StringSliceVar(&disable, "disable", nil, "rule ids to skip everywhere (comma-separated or repeated)")
 	f.StringVar(&explain, "explain", "", "print the explanation of a rule and exit")
 	f.BoolVar(&listRules, "list-rules", false, "list the rules and exit")

@@ -93,17 +93,28 @@ type Manifests struct {
 	Removed []*Object
 }
 
-// scopes returns the keys under which o is found by objects that may
-// concern it: its namespace, and its directory (a namespace-less object
+// scopes returns the keys under which o is registered for workloads
+// to find it: its namespace, and its directory (a namespace-less object
 // is applied together with the files beside it, into whatever namespace
 // they go; it is not linked with namespace-less objects of unrelated
-// directories).
+// directories). A namespaced object is found through its directory only
+// by namespace-less workloads ("dirns:"), so that many namespaces in one
+// file do not all meet in one bucket.
 func scopes(o *Object) []string {
-	dir := "dir:" + filepath.Dir(o.File)
+	dir := filepath.Dir(o.File)
 	if o.Namespace == "" {
-		return []string{dir}
+		return []string{"dir:" + dir}
 	}
-	return []string{"ns:" + o.Namespace, dir}
+	return []string{"ns:" + o.Namespace, "dirns:" + dir}
+}
+
+// lookupScopes returns the keys a workload looks objects up under.
+func lookupScopes(w *Object) []string {
+	dir := filepath.Dir(w.File)
+	if w.Namespace == "" {
+		return []string{"dir:" + dir, "dirns:" + dir}
+	}
+	return []string{"ns:" + w.Namespace, "dir:" + dir}
 }
 
 // related reports whether a and b may be applied to the same namespace.
@@ -219,7 +230,7 @@ func Organize(objs []*Object) *Manifests {
 			}
 		}
 		podLabels := labels.Set(w.PodMeta.Labels)
-		wscopes := scopes(w.Object)
+		wscopes := lookupScopes(w.Object)
 		keys := slices.Sorted(maps.Keys(w.PodMeta.Labels))
 		for _, sc := range wscopes {
 			for _, k := range keys {

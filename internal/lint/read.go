@@ -59,7 +59,7 @@ type Object struct {
 	doc        []byte
 	lineOffset int
 	item       int
-	node       *yaml.Node // the object's mapping node, while reading or once needed
+	node       *yaml.Node // the object's mapping node, while it is read
 }
 
 // String returns "Kind namespace/name" (or "Kind name").
@@ -87,16 +87,17 @@ func (o *Object) Pos(path string, keys ...string) (line, col int) {
 }
 
 // root returns the object's mapping node, parsing its document again if
-// it was dropped after reading.
+// it was dropped after reading. The last document parsed is kept (the
+// objects of a List share one), so that positions cost time linear in the
+// input and no YAML tree of the whole input is kept.
 func (o *Object) root() *yaml.Node {
-	if o.node != nil || o.doc == nil {
+	if o.node != nil || len(o.doc) == 0 {
 		return o.node
 	}
-	var doc yaml.Node
-	if yaml.Unmarshal(o.doc, &doc) != nil || len(doc.Content) == 0 {
+	n := lastDoc.get(o.doc)
+	if n == nil {
 		return nil
 	}
-	n := doc.Content[0]
 	if o.item >= 0 {
 		items := scalarField(n, "items")
 		if items == nil || o.item >= len(items.Content) {
@@ -104,8 +105,31 @@ func (o *Object) root() *yaml.Node {
 		}
 		n = items.Content[o.item]
 	}
-	o.node = n
 	return n
+}
+
+// lastDoc caches the root node of the last document parsed for positions.
+var lastDoc docCache
+
+type docCache struct {
+	mu   sync.Mutex
+	key  *byte
+	size int
+	root *yaml.Node
+}
+
+func (c *docCache) get(doc []byte) *yaml.Node {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.key == &doc[0] && c.size == len(doc) {
+		return c.root
+	}
+	var d yaml.Node
+	c.key, c.size, c.root = &doc[0], len(doc), nil
+	if yaml.Unmarshal(doc, &d) == nil && len(d.Content) > 0 {
+		c.root = d.Content[0]
+	}
+	return c.root
 }
 
 // Skipped is an object that was read but is not checked.
@@ -260,7 +284,12 @@ func readFile(path string, walked bool) *Input {
 		return &Input{Errors: []*ReadError{{File: path, Msg: "cannot read: " + unwrapPathError(err)}}}
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	var buf bytes.Buffer
+	if fi, err := f.Stat(); err == nil && fi.Size() > 0 && fi.Size() <= MaxFileSize {
+		buf.Grow(int(fi.Size()) + bytes.MinRead) // one allocation, not a doubling series
+	}
+	_, err = buf.ReadFrom(io.LimitReader(f, MaxFileSize+1))
+	data := buf.Bytes()
 	if err != nil {
 		return &Input{Errors: []*ReadError{{File: path, Msg: "cannot read: " + err.Error()}}}
 	}
@@ -465,7 +494,11 @@ func readObject(in *Input, name string, doc []byte, root *yaml.Node, offset, ite
 	line, col := root.Line+offset, root.Column
 	if apiVersion == nil && kind == nil {
 		if walked {
-			in.Skipped = append(in.Skipped, Skipped{File: name, Line: line, Reason: "not a Kubernetes object (no apiVersion and kind)"})
+			reason := "not a Kubernetes object (no apiVersion and kind)"
+			if item < 0 && isPatch(root) {
+				reason = patchReason("apiVersion and kind")
+			}
+			in.Skipped = append(in.Skipped, Skipped{File: name, Line: line, Reason: reason})
 			return
 		}
 		fail(line, col, "expected a Kubernetes object with apiVersion and kind, found neither")
@@ -477,7 +510,7 @@ func readObject(in *Input, name string, doc []byte, root *yaml.Node, offset, ite
 	}{{"apiVersion", apiVersion}, {"kind", kind}} {
 		if f.n == nil {
 			if walked && item < 0 && isPatch(root) {
-				in.Skipped = append(in.Skipped, Skipped{File: name, Line: line, Reason: "a partial object (a kustomize patch?): no " + f.name + "; lint the built output instead: kubectl kustomize DIR | lameduck lint -"})
+				in.Skipped = append(in.Skipped, Skipped{File: name, Line: line, Reason: patchReason(f.name)})
 				return
 			}
 			fail(line, col, "expected a Kubernetes object: %s is missing", f.name)
@@ -574,11 +607,16 @@ func readObject(in *Input, name string, doc []byte, root *yaml.Node, offset, ite
 	in.Objects = append(in.Objects, obj)
 }
 
+func patchReason(missing string) string {
+	return "a partial object (a kustomize patch?): no " + missing + "; lint the built output too: kubectl kustomize DIR | lameduck lint -"
+}
+
 // isPatch reports whether a mapping without apiVersion or kind looks like
 // part of an object (a kustomize strategic-merge or JSON patch): it has
 // metadata or spec.
 func isPatch(root *yaml.Node) bool {
-	return scalarField(root, "metadata") != nil || scalarField(root, "spec") != nil || scalarField(root, "kind") != nil
+	return scalarField(root, "metadata") != nil || scalarField(root, "spec") != nil || scalarField(root, "kind") != nil ||
+		scalarField(root, "apiVersion") != nil
 }
 
 // scalarField returns the value node of key in the mapping m, or nil.
