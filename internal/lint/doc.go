@@ -2,28 +2,39 @@
 // the engine of "lameduck lint".
 //
 // ReadPaths and ReadBytes read multi-document YAML (or JSON) and decode
-// Deployment, StatefulSet, DaemonSet, Pod, Service, Ingress and
-// PodDisruptionBudget strictly with the Kubernetes API types (k8s.io/api).
-// Positions come from go.yaml.in/yaml/v3 nodes, so unknown fields, wrong
-// types and duplicate keys are reported as file:line:col with what was
-// expected. Other kinds are skipped (Input.Skipped); documents that are not
-// objects at all are errors, except in directory walks. The reader never
-// panics; FuzzRead checks that.
+// Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController,
+// Pod, Argo Rollout, Service, Ingress, PodDisruptionBudget,
+// HorizontalPodAutoscaler and ConfigMap strictly with the Kubernetes API
+// types (k8s.io/api). Each document is parsed once with go.yaml.in/yaml/v3
+// and converted to JSON the way kubectl reads YAML, then decoded with
+// sigs.k8s.io/json's strict decoder, documents in parallel; the YAML tree
+// is then dropped, and positions (file:line:col of a field) are found again
+// by re-parsing that document. Unknown fields, wrong types and duplicate
+// keys are reported with their position and what was expected. Removed
+// apiVersions (extensions/v1beta1, apps/v1beta1, ...) are decoded with
+// their old types and converted (Object.Removed). Other kinds are skipped
+// (Input.Skipped); documents that are not objects at all are errors,
+// except in directory walks (kustomize patches and Helm values are
+// skipped there). The reader never panics; FuzzRead checks that.
 //
-// Check links Services, Ingresses and PodDisruptionBudgets to the workloads
-// they select (same namespace, or no namespace), computes every container's
-// Budget — preStop hook, load balancer deregistration delay, how long the
-// server keeps accepting requests, and the application's shutdown computed
-// with the lameduck library's own OptionsFromEnv and Options.Budget from
-// the container's LAMEDUCK_* variables — and runs the Rules. Times count
-// from T0, the pod's deletion, when the preStop hook and endpoint removal
-// start together:
+// Check links Services, Ingresses, PodDisruptionBudgets, HPAs and mounted
+// ConfigMaps to the workloads they concern (same namespace; namespace-less
+// objects only within one directory), computes every container's Budget —
+// preStop hook, load balancer deregistration delay, how long the server
+// keeps accepting requests (preStop, lameduck's drain delay, or the
+// server's own delay: see ownDelay), and the application's shutdown
+// computed with the lameduck library's own OptionsFromEnv and
+// Options.Budget from the container's LAMEDUCK_* variables — and runs the
+// Rules. Times count from T0, the pod's deletion, when the preStop hook and
+// endpoint removal start together:
 //
 //	LB deregistration delay < preStop (+ drain delay) < application shutdown < terminationGracePeriodSeconds
 //
-// Rules can be disabled for a workload with the annotation
-// lameduck.dev/disable: "rule-id,rule-id" (or "all"), or everywhere
-// through Config.Disable.
+// Each rule has a severity (Error fails CI by default, Warning and Info
+// inform; Result.ExitCode applies a threshold). Rules can be disabled for a
+// workload with the annotation lameduck.dev/disable: "rule-id,rule-id" (or
+// "all"), or everywhere through Config.Disable; lameduck.dev/shutdown-delay
+// declares a server's own delay after SIGTERM.
 //
 // # Output
 //
@@ -39,6 +50,7 @@
 //	      "name", "gracePeriodSeconds", "gracePeriodDefault",
 //	      "preStop": {"kind", "description", "seconds"|null},
 //	      "behindService", "loadBalancer": {"delaySeconds", "source", "file", "line"}|null,
+//	      "servedBy": [Service names], "ownDelay": {"seconds", "source"}|null,
 //	      "servingSeconds"|null, "lameduck",
 //	      "app": {"totalSeconds", "drainDelaySeconds", "stopSeconds", "flushSeconds",
 //	              "closeSeconds", "endSeconds", "startsAt", "warnings"}|null,
@@ -47,6 +59,8 @@
 //	    "findings": [Finding...]
 //	  }],
 //	  "findings": [{"rule", "severity", "message", "file", "line", "column", "object", "container"}],
+//	  (findings on objects that are not workloads, such as a removed-api-version
+//	  Ingress, appear only in the top-level list)
 //	  "skipped": [{"file", "line", "apiVersion", "kind", "name", "reason"}],
 //	  "errors": [{"file", "line", "column", "message"}],
 //	  "summary": {"error": N, "warning": N, "info": N}

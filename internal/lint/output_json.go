@@ -33,11 +33,18 @@ type jsonContainer struct {
 	PreStop            jsonPre  `json:"preStop"`
 	BehindService      bool     `json:"behindService"`
 	LoadBalancer       *jsonLB  `json:"loadBalancer"`
+	ServedBy           []string `json:"servedBy"`
+	OwnDelay           *jsonOwn `json:"ownDelay"`
 	ServingSeconds     *float64 `json:"servingSeconds"`
 	Lameduck           bool     `json:"lameduck"`
 	App                *jsonApp `json:"app"`
 	AppError           string   `json:"appError,omitempty"`
 	Notes              []string `json:"notes"`
+}
+
+type jsonOwn struct {
+	Seconds float64 `json:"seconds"`
+	Source  string  `json:"source"`
 }
 
 type jsonPre struct {
@@ -105,6 +112,13 @@ func WriteJSON(w io.Writer, r *Result) error {
 			}
 			if b.ServingKnown {
 				jc.ServingSeconds = ptr(secs(b.Serving))
+			}
+			jc.ServedBy = []string{}
+			for _, s := range b.Served {
+				jc.ServedBy = append(jc.ServedBy, s.Name)
+			}
+			if b.Own != nil {
+				jc.OwnDelay = &jsonOwn{Seconds: secs(b.Own.Delay), Source: b.Own.Source}
 			}
 			if b.AppErr != nil {
 				jc.AppError = b.AppErr.Error()
