@@ -569,7 +569,11 @@ func readObject(in *Input, name string, doc []byte, root *yaml.Node, offset, ite
 			Reason: fmt.Sprintf("apiVersion %s not checked (lint reads %s %s)", apiVersion.Value, info.apiVersion, kind.Value)})
 		return
 	}
-	data, dups, ok := toJSON(root, maxJSONExpansion*len(doc)+4096)
+	hint := 0
+	if item < 0 {
+		hint = len(doc) + len(doc)/4 // JSON is about as long as the YAML
+	}
+	data, dups, ok := toJSON(root, maxJSONExpansion*len(doc)+4096, hint)
 	if !ok {
 		fail(line, col, "%s: aliases expand beyond %d times the document's size or nest too deep", kind.Value, maxJSONExpansion)
 		return

@@ -24,8 +24,8 @@ type duplicateKey struct {
 // timestamps stay strings. It reports keys set twice instead of letting the
 // last one win. ok is false when aliases expand the document beyond limit
 // bytes or nest too deep.
-func toJSON(n *yaml.Node, limit int) (out []byte, dups []duplicateKey, ok bool) {
-	c := &jsonConv{limit: limit}
+func toJSON(n *yaml.Node, limit, sizeHint int) (out []byte, dups []duplicateKey, ok bool) {
+	c := &jsonConv{limit: limit, buf: make([]byte, 0, sizeHint)}
 	c.value(n, 0)
 	return c.buf, c.dups, !c.failed
 }
