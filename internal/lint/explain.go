@@ -158,8 +158,8 @@ order of their declaration. Or make it wait: --max-sigterm-delay
 (cloud-sql-proxy v2) or -term_timeout (v1), or a preStop sleep as long as
 the main container's shutdown.`,
 
-	RuleStopSignal: `lifecycle.stopSignal (Kubernetes ≥ 1.33 with the ContainerStopSignals
-feature) chooses the signal the kubelet sends instead of the image's
+	RuleStopSignal: `lifecycle.stopSignal (the ContainerStopSignals feature: alpha in Kubernetes
+1.33, beta in 1.37; k8s.io/api has the field) chooses the signal the kubelet sends instead of the image's
 STOPSIGNAL. lint understands it (quit-signal-server accepts SIGQUIT set
 this way) and reports: a stopSignal on a pod without spec.os.name (the API
 server rejects the pod); SIGKILL (no graceful stop at all); and a signal
@@ -222,7 +222,7 @@ gracefully": Unicorn (QUIT waits for workers to finish their requests,
 TERM kills them) and nginx (QUIT is graceful, TERM is fast shutdown). The
 official nginx image sets STOPSIGNAL SIGQUIT, which container runtimes
 honour, so it is not flagged; other images are. Fix: lifecycle.stopSignal:
-SIGQUIT (Kubernetes ≥ 1.33 with the ContainerStopSignals feature; needs
+SIGQUIT (ContainerStopSignals: alpha in Kubernetes 1.33, beta in 1.37; needs
 spec.os.name), or a preStop hook that sends QUIT and waits:
 "lameduck prestop signal --pid 1 --signal QUIT --wait --timeout 25s".`,
 

@@ -483,10 +483,16 @@ func metricsPort(s *Service, sp corev1.ServicePort, cp *corev1.ContainerPort) bo
 	return false
 }
 
-// served reports whether any container of w gets client traffic.
+// served reports whether any container of w, native sidecars included
+// (an inbound proxy), gets client traffic.
 func (w *Workload) served() bool {
 	for i := range w.Spec.Containers {
 		if len(w.servingServices(&w.Spec.Containers[i])) > 0 {
+			return true
+		}
+	}
+	for _, c := range w.nativeSidecars() {
+		if len(w.servingServices(c)) > 0 {
 			return true
 		}
 	}

@@ -356,6 +356,19 @@ func checkNoReadiness(c *checker, w *Workload) {
 				ct.Name, ct.Ports[0].ContainerPort)
 		}
 	})
+	// A native sidecar that receives the traffic (an inbound proxy) needs
+	// one too: its readiness counts for the pod's.
+	for i := range w.Spec.InitContainers {
+		ct := &w.Spec.InitContainers[i]
+		if ct.RestartPolicy == nil || *ct.RestartPolicy != corev1.ContainerRestartPolicyAlways || ct.ReadinessProbe != nil {
+			continue
+		}
+		if served := w.servingServices(ct); len(served) > 0 {
+			c.report(w, ct.Name, w.SpecPath+".initContainers["+itoa(i)+"]",
+				"native sidecar %s gets traffic from Service %s but has no readinessProbe: it receives requests before it is ready and while the pod shuts down",
+				ct.Name, served[0].Name)
+		}
+	}
 }
 
 // normalizedHandler makes named and numbered ports comparable.
