@@ -51,12 +51,13 @@ func ownDelay(w *Workload, ct *corev1.Container) (OwnDelay, bool, error) {
 			}
 		}
 	case strings.Contains(img, "gatekeeper") && !hasArg(args, "--operation=audit"):
-		// Gatekeeper's webhook keeps serving --shutdown-delay (default
-		// 10s) after SIGTERM.
-		d, src := 10*time.Second, "Gatekeeper webhook --shutdown-delay default 10s"
+		// Gatekeeper (main.go) keeps serving --shutdown-delay seconds
+		// (an integer, default 10) after SIGTERM before stopping its
+		// manager.
+		d, src := 10*time.Second, "Gatekeeper --shutdown-delay default 10 (seconds)"
 		if v, ok := flagValue(args, "shutdown-delay"); ok {
-			if p, err := time.ParseDuration(v); err == nil {
-				d, src = p, "Gatekeeper webhook --shutdown-delay="+v
+			if p, ok := parseSleepArg(v); ok {
+				d, src = p, "Gatekeeper --shutdown-delay="+v
 			}
 		}
 		return OwnDelay{d, src}, true, nil
@@ -65,8 +66,12 @@ func ownDelay(w *Workload, ct *corev1.Container) (OwnDelay, bool, error) {
 		// serving network.DefaultDrainTimeout (45 s) after SIGTERM.
 		return OwnDelay{45 * time.Second, "Knative drain (network.DefaultDrainTimeout 45s)"}, true, nil
 	case strings.Contains(img, "stefanprodan/podinfo"):
-		// podinfo fails readiness and waits 3 s after SIGTERM before
-		// shutting its HTTP server down.
+		// podinfo (pkg/signals/shutdown.go) fails readiness and sleeps 3 s
+		// after SIGTERM before shutting its servers down, unless
+		// --level=debug.
+		if v, ok := flagValue(args, "level"); ok && v == "debug" {
+			return OwnDelay{0, "podinfo with --level=debug does not wait"}, true, nil
+		}
 		return OwnDelay{3 * time.Second, "podinfo waits 3s after SIGTERM"}, true, nil
 	case strings.Contains(img, "ingress-nginx/controller"):
 		// ingress-nginx waits --shutdown-grace-period seconds (default 0)
