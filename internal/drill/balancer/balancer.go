@@ -416,6 +416,12 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }
 // copyConn copies with plain read and write calls. io.Copy between two
 // TCPConns would splice(2) through a pipe: two syscalls per chunk plus the
 // pipe, which costs more than it saves for small HTTP messages.
+//
+// It reads until EAGAIN before it waits (one read per message that finds
+// nothing), as net.Conn does. Waiting right after a short read instead
+// would save that read, but a FIN that arrived with the data is then
+// never seen: its readiness notification was consumed by the read that
+// returned the data (TestBulkTransferAndHalfClose catches this).
 func copyConn(dst, src net.Conn) (int64, error) {
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
