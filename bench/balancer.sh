@@ -6,6 +6,7 @@
 #   bench/balancer.sh [ROUNDS] [RATE] [SECONDS]      # keep-alive load
 #   CLOSE=1 bench/balancer.sh                         # a connection per request
 #   PROFILE=/tmp/lb.pprof bench/balancer.sh           # CPU profile of the balancer
+#   BASE=ac27b3d bench/balancer.sh                    # also the balancer of that commit
 #
 # Three backends (bench/helloserver -mode stdlib) sit behind both proxies:
 # the drill's balancer (bench/lbcpu balancer: one node, every endpoint ready)
@@ -15,7 +16,8 @@
 # which goes first every round, and reads each proxy's CPU time (utime +
 # stime from /proc/PID/stat, all threads) before and after its run. Prints
 # the CPU per request of each per round, the per-round ratio
-# (balancer / haproxy) and the median ratio. haproxy is installed with
+# (balancer / haproxy) and the median ratio. With BASE, the balancer as of
+# that git revision runs as a third proxy in the same rounds (before/after). haproxy is installed with
 # apt-get if missing (it says so first).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +33,13 @@ pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$tmp"' EXIT
 go build -o "$tmp/helloserver" ./bench/helloserver
 go build -o "$tmp/lbcpu" ./bench/lbcpu
+if [ -n "${BASE:-}" ]; then
+	mkdir "$tmp/base"
+	git archive "$BASE" | tar -x -C "$tmp/base"
+	mkdir -p "$tmp/base/bench/lbcpu"
+	cp bench/lbcpu/main.go "$tmp/base/bench/lbcpu/"
+	(cd "$tmp/base" && go build -o "$tmp/lbcpu-base" ./bench/lbcpu)
+fi
 
 # listening OUT: waits for "listening ADDR" in OUT and prints ADDR.
 listening() {
@@ -51,6 +60,12 @@ prof=()
 lb_pid=$!
 pids+=($lb_pid)
 lb_addr=$(listening "$tmp/lb.out")
+if [ -n "${BASE:-}" ]; then
+	"$tmp/lbcpu-base" balancer -backends "$list" >"$tmp/base.out" 2>&1 &
+	base_pid=$!
+	pids+=($base_pid)
+	base_addr=$(listening "$tmp/base.out")
+fi
 
 hp_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 {
@@ -86,21 +101,39 @@ mode=keep-alive
 [ -n "$close_flag" ] && mode="connection per request"
 echo "rate $rate req/s for ${secs}s, $mode, $rounds rounds, $(nproc) cores, load avg $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "| round | balancer µs CPU/req | haproxy µs CPU/req | ratio |"
-echo "|---:|---:|---:|---:|"
-ratios=()
+if [ -n "${BASE:-}" ]; then
+	echo "| round | balancer µs CPU/req | balancer@$BASE µs CPU/req | haproxy µs CPU/req | ratio | ratio@$BASE |"
+	echo "|---:|---:|---:|---:|---:|---:|"
+else
+	echo "| round | balancer µs CPU/req | haproxy µs CPU/req | ratio |"
+	echo "|---:|---:|---:|---:|"
+fi
+ratios=() base_ratios=()
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 for r in $(seq "$rounds"); do
-	if ((r % 2)); then
-		run balancer "$lb_pid" "$lb_addr"; lb=$per_req
-		run haproxy "$hp_pid" "$hp_addr"; hp=$per_req
-	else
-		run haproxy "$hp_pid" "$hp_addr"; hp=$per_req
-		run balancer "$lb_pid" "$lb_addr"; lb=$per_req
-	fi
+	order="lb hp base"
+	((r % 2)) || order="base hp lb"
+	((r % 3)) || order="hp lb base"
+	for who in $order; do
+		case $who in
+		lb) run balancer "$lb_pid" "$lb_addr"; lb=$per_req ;;
+		hp) run haproxy "$hp_pid" "$hp_addr"; hp=$per_req ;;
+		base) if [ -n "${BASE:-}" ]; then run "balancer@$BASE" "$base_pid" "$base_addr"; base=$per_req; fi ;;
+		esac
+	done
 	ratio=$(awk -v a="$lb" -v b="$hp" 'BEGIN { printf "%.2f", a / b }')
 	ratios+=("$ratio")
-	echo "| $r | $lb | $hp | $ratio |"
+	if [ -n "${BASE:-}" ]; then
+		bratio=$(awk -v a="$base" -v b="$hp" 'BEGIN { printf "%.2f", a / b }')
+		base_ratios+=("$bratio")
+		echo "| $r | $lb | $base | $hp | $ratio | $bratio |"
+	else
+		echo "| $r | $lb | $hp | $ratio |"
+	fi
 done
-median=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
 echo
-echo "median ratio balancer/haproxy: $median (load avg after: $(cut -d' ' -f1 /proc/loadavg))"
+echo "median ratio balancer/haproxy: $(printf '%s\n' "${ratios[@]}" | median)"
+if [ -n "${BASE:-}" ]; then
+	echo "median ratio balancer@$BASE/haproxy: $(printf '%s\n' "${base_ratios[@]}" | median)"
+fi
+echo "(load avg after: $(cut -d' ' -f1 /proc/loadavg))"
