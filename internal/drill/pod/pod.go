@@ -225,13 +225,13 @@ func (p *Pod) changed() {
 	p.spec.OnChange(p)
 }
 
-// recordExit records the command's exit, when it happens (not when its output
-// pipe closes: a process it left behind may hold that).
-func (p *Pod) recordExit(ws syscall.WaitStatus) {
+// recordExit records the command's exit at the time it happened (not when
+// its output pipe closed: a process it left behind may hold that).
+func (p *Pod) recordExit(ws syscall.WaitStatus, at time.Time) {
 	p.mu.Lock()
 	p.exited = true
 	p.ready, p.serving, p.available = false, false, false
-	p.lc.Exited = p.since()
+	p.lc.Exited = at.Sub(p.spec.Epoch)
 	p.lc.StoppedAtEnd = p.cleanup.Load() && !p.terminating
 	p.lc.Unexpected = !p.terminating && !p.lc.StoppedAtEnd
 	var detail string
@@ -457,7 +457,7 @@ func (p *Pod) terminate(t0 time.Time) {
 			fmt.Fprintf(p.out, "drill: preStop: %v\n", err)
 			close(ch)
 		} else {
-			go func() { hookProc.run(func(syscall.WaitStatus) {}); close(ch) }()
+			go func() { hookProc.run(func(syscall.WaitStatus, time.Time) {}); close(ch) }()
 			defer func() { // do not leave it behind the replica
 				hookProc.killAll()
 				<-ch

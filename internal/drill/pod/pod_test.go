@@ -24,9 +24,6 @@ func TestMain(m *testing.M) {
 		serve()
 		return
 	}
-	if os.Getenv("POD_TEST_DRILL") != "" {
-		drillLike()
-	}
 	goleak.VerifyTestMain(m)
 }
 

@@ -42,10 +42,15 @@ func startProc(path string, argv, env []string, out io.Writer) (*proc, error) {
 	return pr, nil
 }
 
-func (pr *proc) run(onExit func(syscall.WaitStatus)) {
+func (pr *proc) run(onExit func(ws syscall.WaitStatus, at time.Time)) {
 	_ = pr.cmd.Wait() // the process only: its output is an *os.File
-	onExit(pr.cmd.ProcessState.Sys().(syscall.WaitStatus))
+	at := time.Now()
 	_ = syscall.Kill(-pr.pid, syscall.SIGKILL)
+	select {
+	case <-pr.outDone:
+	case <-time.After(500 * time.Millisecond):
+	}
+	onExit(pr.cmd.ProcessState.Sys().(syscall.WaitStatus), at)
 	select {
 	case <-pr.outDone:
 	case <-time.After(2 * time.Second):

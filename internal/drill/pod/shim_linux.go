@@ -356,12 +356,19 @@ func startProc(path string, argv, env []string, out io.Writer) (*proc, error) {
 	return nil, err
 }
 
-// run waits for the command and its tree; onExit is called once, at the
-// command's exit, with its wait status; done is closed when no process of
-// the tree is left and the output is copied.
-func (pr *proc) run(onExit func(syscall.WaitStatus)) {
+// run waits for the command and its tree; onExit is called once with the
+// command's wait status and the time it exited, after its output up to
+// then is copied; done is closed when no process of the tree is left and
+// all the output is copied.
+func (pr *proc) run(onExit func(ws syscall.WaitStatus, at time.Time)) {
 	var once sync.Once
-	report := func(ws syscall.WaitStatus) { once.Do(func() { onExit(ws) }) }
+	report := func(ws syscall.WaitStatus) {
+		once.Do(func() {
+			at := time.Now()
+			waitOutput(pr.outDone)
+			onExit(ws, at)
+		})
+	}
 	statusDone := make(chan struct{})
 	go func() {
 		defer close(statusDone)
@@ -389,6 +396,16 @@ func (pr *proc) run(onExit func(syscall.WaitStatus)) {
 	// killed): its own status is the best there is.
 	report(pr.cmd.ProcessState.Sys().(syscall.WaitStatus))
 	pr.finish()
+}
+
+// waitOutput gives the output copy a moment to catch up with an exit, so
+// that the exit's report holds the last lines before it (the supervisor
+// kills what else holds the pipe right away).
+func waitOutput(outDone <-chan struct{}) {
+	select {
+	case <-outDone:
+	case <-time.After(500 * time.Millisecond):
+	}
 }
 
 // finish drains the output (bounded: a process outside the tree could

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -107,6 +108,12 @@ func waitNoneLeft(t *testing.T, marker, what string) {
 
 // idleProbe never probes within a test's time.
 var idleProbe = Probe{Kind: "tcp", InitialDelay: time.Hour, Period: time.Hour, Timeout: time.Second, SuccessThreshold: 1, FailureThreshold: 1}
+
+func init() {
+	if os.Getenv("POD_TEST_DRILL") != "" {
+		drillLike()
+	}
+}
 
 // drillLike is the body of the test binary run with POD_TEST_DRILL set: a
 // drill-like parent that starts two replicas whose commands spawn detached
@@ -231,7 +238,18 @@ func TestExitStatusReported(t *testing.T) {
 		{"kill -QUIT $$", -1, "SIGQUIT"},
 		{"kill -KILL $$", -1, "SIGKILL"},
 	} {
-		p, err := Start(Spec{Name: "r0-1", Argv: []string{"/bin/sh", "-c", tc.script}, Env: os.Environ(), Probe: idleProbe, Epoch: time.Now()})
+		// What the command printed last is in the output by the time its
+		// exit is reported.
+		var mu sync.Mutex
+		var tailAtExit string
+		onChange := func(p *Pod) {
+			if _, _, _, _, exited := p.State(); exited {
+				mu.Lock()
+				tailAtExit = p.Lifecycle().OutputTail
+				mu.Unlock()
+			}
+		}
+		p, err := Start(Spec{Name: "r0-1", Argv: []string{"/bin/sh", "-c", "echo last words; " + tc.script}, Env: os.Environ(), Probe: idleProbe, Epoch: time.Now(), OnChange: onChange})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -245,5 +263,10 @@ func TestExitStatusReported(t *testing.T) {
 		if lc.ExitCode != tc.code || lc.ExitSignal != tc.signal || !lc.Unexpected {
 			t.Errorf("%q: exit code %d, signal %q, unexpected %v; want %d, %q, true", tc.script, lc.ExitCode, lc.ExitSignal, lc.Unexpected, tc.code, tc.signal)
 		}
+		mu.Lock()
+		if tailAtExit != "last words\n" {
+			t.Errorf("%q: output at the exit %q, want %q", tc.script, tailAtExit, "last words\n")
+		}
+		mu.Unlock()
 	}
 }
