@@ -367,3 +367,73 @@ func TestConcurrentUpdatesAndConnections(t *testing.T) {
 		t.Fatal("concurrent updates deadlocked")
 	}
 }
+
+// TestBulkTransferAndHalfClose sends more than a copy buffer in each
+// direction, in chunks of every size, and half-closes each side: every
+// byte arrives, in order, and each FIN is passed on.
+func TestBulkTransferAndHalfClose(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	payload := make([]byte, 1<<20+12345)
+	for i := range payload {
+		payload[i] = byte(i * 7)
+	}
+	// The backend reads everything until the client's FIN, then answers
+	// with the same bytes and closes.
+	srvErr := make(chan error, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			srvErr <- err
+			return
+		}
+		defer c.Close()
+		got, err := io.ReadAll(c)
+		if err != nil {
+			srvErr <- err
+			return
+		}
+		_, err = c.Write(got)
+		srvErr <- err
+	}()
+	b := newBalancer(t, Options{})
+	b.Update(Endpoint{ID: "a", Addr: ln.Addr().String(), Ready: true, Serving: true})
+	waitView(t, b, 0, has("a"))
+	conn := dial(t, b.Addr())
+	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+	for off, size := 0, 1; off < len(payload); size = size*3 + 1 {
+		end := min(off+size%(70<<10)+1, len(payload))
+		if _, err := conn.Write(payload[off:end]); err != nil {
+			t.Fatal(err)
+		}
+		off = end
+	}
+	if err := conn.(*net.TCPConn).CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(conn)
+	if err != nil {
+		t.Fatalf("client read after %d bytes: %v; records %+v", len(got), err, b.Conns())
+	}
+	if err := <-srvErr; err != nil {
+		t.Fatalf("backend: %v", err)
+	}
+	if len(got) != len(payload) || string(got) != string(payload) {
+		t.Fatalf("client got %d bytes back, want the %d sent, identical", len(got), len(payload))
+	}
+	deadline := time.After(5 * time.Second)
+	for {
+		recs := b.Conns()
+		if len(recs) == 1 && recs[0].ClientClose == CloseFIN && !recs[0].Ended.IsZero() {
+			break
+		}
+		select {
+		case <-deadline:
+			t.Fatalf("records = %+v, want the client's FIN first", recs)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}

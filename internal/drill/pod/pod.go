@@ -13,7 +13,16 @@
 //	            If preStop is still running at T0+grace, it is abandoned and
 //	            the signal sent then.
 //	SIGKILL     max(grace − time spent in preStop, 2 s) after the signal:
-//	            the whole process group is killed.
+//	            every process of the replica is killed.
+//
+// A replica is its command and every process the command starts, however
+// it detaches (setsid, double fork): on Linux each replica and each preStop
+// hook runs under a small supervisor (this binary, re-executed) that is a
+// child subreaper, so that nothing of a replica survives its end, its
+// SIGKILL, or the drill itself being killed (see shim_linux.go). When the
+// command exits, what is left of its tree is killed, as a container's
+// processes die with its PID 1. The exit is recorded when the command
+// exits, whoever still holds its output.
 //
 // Liveness is not probed (the drill never restarts a replica, so the rule
 // "liveness stops at deletion" holds trivially); readiness probing goes on
@@ -143,9 +152,10 @@ type Lifecycle struct {
 // Pod is a running replica.
 type Pod struct {
 	spec     Spec
-	cmd      *exec.Cmd
+	proc     *proc
 	out      *tailBuffer
-	done     chan struct{}
+	done     chan struct{} // nothing of the replica is left
+	exitCh   chan struct{} // the command has exited
 	termCh   chan struct{}
 	probeNow chan struct{}
 	term     sync.Once
@@ -172,24 +182,25 @@ func Start(spec Spec) (*Pod, error) {
 	if spec.StopSignal == 0 {
 		spec.StopSignal = syscall.SIGTERM
 	}
-	p := &Pod{spec: spec, out: &tailBuffer{max: 16 << 10}, done: make(chan struct{}), termCh: make(chan struct{}), probeNow: make(chan struct{}, 1)}
-	p.cmd = exec.Command(spec.Argv[0], spec.Argv[1:]...)
-	p.cmd.Env = spec.Env
-	p.cmd.Stdout = p.out
-	p.cmd.Stderr = p.out
-	// Its own process group, so that SIGKILL reaches every process of the
-	// "container"; Pdeathsig kills it should the drill itself die.
-	p.cmd.SysProcAttr = groupAttr()
+	p := &Pod{spec: spec, out: &tailBuffer{max: 16 << 10}, done: make(chan struct{}), exitCh: make(chan struct{}), termCh: make(chan struct{}), probeNow: make(chan struct{}, 1)}
 	p.lc = Lifecycle{Name: spec.Name, Revision: spec.Revision, Port: spec.Port, AdminPort: spec.AdminPort}
-	if err := p.cmd.Start(); err != nil {
+	path, err := exec.LookPath(spec.Argv[0])
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", spec.Argv[0], err)
+	}
+	p.proc, err = startProc(path, spec.Argv, spec.Env, p.out)
+	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", spec.Argv[0], err)
 	}
 	p.mu.Lock()
-	p.lc.PID = p.cmd.Process.Pid
+	p.lc.PID = p.proc.pid
 	p.lc.Started = p.since()
 	p.mu.Unlock()
-	p.event(EventStarted, "pid "+strconv.Itoa(p.cmd.Process.Pid))
-	go p.wait()
+	p.event(EventStarted, "pid "+strconv.Itoa(p.proc.pid))
+	go func() {
+		p.proc.run(p.recordExit)
+		close(p.done)
+	}()
 	go p.probeLoop()
 	return p, nil
 }
@@ -214,35 +225,39 @@ func (p *Pod) changed() {
 	p.spec.OnChange(p)
 }
 
-func (p *Pod) wait() {
-	err := p.cmd.Wait()
-	// Clean up whatever the process left in its group.
-	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+// recordExit records the command's exit at the time it happened (not when
+// its output pipe closed: a process it left behind may hold that).
+func (p *Pod) recordExit(ws syscall.WaitStatus, at time.Time) {
 	p.mu.Lock()
 	p.exited = true
 	p.ready, p.serving, p.available = false, false, false
-	p.lc.Exited = p.since()
+	p.lc.Exited = at.Sub(p.spec.Epoch)
 	p.lc.StoppedAtEnd = p.cleanup.Load() && !p.terminating
 	p.lc.Unexpected = !p.terminating && !p.lc.StoppedAtEnd
-	p.lc.ExitCode = p.cmd.ProcessState.ExitCode()
-	detail := "code " + strconv.Itoa(p.lc.ExitCode)
-	if ws, ok := p.cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+	var detail string
+	switch {
+	case ws.Exited():
+		p.lc.ExitCode = ws.ExitStatus()
+		detail = "code " + strconv.Itoa(p.lc.ExitCode)
+	case ws.Signaled():
+		p.lc.ExitCode = -1
 		p.lc.ExitSignal = SignalName(ws.Signal())
-		detail = "killed by " + SignalName(ws.Signal())
-	} else if err != nil && p.lc.ExitCode == 0 {
-		detail = err.Error()
+		detail = "killed by " + p.lc.ExitSignal
+	default:
+		p.lc.ExitCode = -1
+		detail = "wait status " + strconv.Itoa(int(ws))
 	}
-	p.lc.OutputTail = p.out.String()
 	if p.avail != nil {
 		p.avail.Stop()
 	}
 	p.mu.Unlock()
-	close(p.done)
+	close(p.exitCh)
 	p.event(EventExited, detail)
 	p.changed()
 }
 
-// Done is closed when the process has exited.
+// Done is closed when the process has exited and no process it started
+// is left.
 func (p *Pod) Done() <-chan struct{} { return p.done }
 
 // Name is the replica's name.
@@ -281,9 +296,8 @@ func (p *Pod) Lifecycle() Lifecycle {
 	defer p.mu.Unlock()
 	lc := p.lc
 	lc.TermProbes = append([]ProbeResult(nil), p.lc.TermProbes...)
-	if !p.exited {
-		lc.OutputTail = p.out.String()
-	}
+	// The output is copied apart from the exit: take its latest tail.
+	lc.OutputTail = p.out.String()
 	return lc
 }
 
@@ -428,21 +442,26 @@ func (p *Pod) terminate(t0 time.Time) {
 	defer grace.Stop()
 	// preStop, racing the endpoint removal the owner just started.
 	var hook <-chan struct{}
-	var hookCmd *exec.Cmd
+	var hookProc *proc
 	switch {
 	case p.spec.PreStopCommand != "":
-		hookCmd = exec.Command("/bin/sh", "-c", p.spec.PreStopCommand)
-		hookCmd.Env = append(append([]string(nil), p.spec.Env...), "POD_PID="+strconv.Itoa(p.cmd.Process.Pid))
-		hookCmd.Stdout = p.out
-		hookCmd.Stderr = p.out
-		hookCmd.SysProcAttr = groupAttr()
+		// The hook is a container of its own under the supervisor: it and
+		// whatever it starts are killed when it is abandoned, when it
+		// exits, or when the drill dies.
+		env := append(append([]string(nil), p.spec.Env...), "POD_PID="+strconv.Itoa(p.proc.pid))
 		ch := make(chan struct{})
 		hook = ch
-		if err := hookCmd.Start(); err != nil {
+		var err error
+		hookProc, err = startProc("/bin/sh", []string{"/bin/sh", "-c", p.spec.PreStopCommand}, env, p.out)
+		if err != nil {
 			fmt.Fprintf(p.out, "drill: preStop: %v\n", err)
 			close(ch)
 		} else {
-			go func() { _ = hookCmd.Wait(); close(ch) }()
+			go func() { hookProc.run(func(syscall.WaitStatus, time.Time) {}); close(ch) }()
+			defer func() { // do not leave it behind the replica
+				hookProc.killAll()
+				<-ch
+			}()
 		}
 	case p.spec.PreStopSleep > 0:
 		t := time.NewTimer(p.spec.PreStopSleep)
@@ -452,7 +471,7 @@ func (p *Pod) terminate(t0 time.Time) {
 		go func() {
 			select {
 			case <-t.C:
-			case <-p.done:
+			case <-p.exitCh:
 			}
 			close(ch)
 		}()
@@ -461,11 +480,11 @@ func (p *Pod) terminate(t0 time.Time) {
 		detail := ""
 		select {
 		case <-hook:
-		case <-p.done:
+		case <-p.exitCh:
 		case <-grace.C:
 			detail = "abandoned at the grace deadline"
-			if hookCmd != nil && hookCmd.Process != nil {
-				_ = syscall.Kill(-hookCmd.Process.Pid, syscall.SIGKILL)
+			if hookProc != nil {
+				hookProc.killAll()
 			}
 		}
 		p.mu.Lock()
@@ -474,11 +493,11 @@ func (p *Pod) terminate(t0 time.Time) {
 		p.event(EventPreStopDone, detail)
 	}
 	select {
-	case <-p.done:
+	case <-p.exitCh:
 		return // exited during preStop (e.g. the hook stopped it)
 	default:
 	}
-	_ = syscall.Kill(p.cmd.Process.Pid, p.spec.StopSignal)
+	p.proc.signal(p.spec.StopSignal) // to the command only, as to a container's PID 1
 	p.mu.Lock()
 	p.lc.SignalSent = p.since()
 	p.lc.Signal = SignalName(p.spec.StopSignal)
@@ -497,9 +516,9 @@ func (p *Pod) terminate(t0 time.Time) {
 	kill := time.NewTimer(killAfter)
 	defer kill.Stop()
 	select {
-	case <-p.done:
+	case <-p.exitCh:
 	case <-kill.C:
-		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		p.proc.killAll()
 		p.mu.Lock()
 		p.lc.Killed = p.since()
 		p.mu.Unlock()
@@ -508,10 +527,11 @@ func (p *Pod) terminate(t0 time.Time) {
 	}
 }
 
-// Kill kills the process group at once (cleanup) and waits for the exit.
+// Kill kills every process of the replica at once (cleanup) and waits
+// until none is left.
 func (p *Pod) Kill() {
 	p.cleanup.Store(true)
-	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	p.proc.killAll()
 	<-p.done
 }
 

@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -139,5 +140,14 @@ func TestTerminationSequence(t *testing.T) {
 func TestStartFailsForMissingCommand(t *testing.T) {
 	if _, err := Start(Spec{Name: "x", Argv: []string{"/nonexistent/cmd"}, Probe: Probe{Kind: "tcp", Period: time.Second}}); err == nil {
 		t.Fatal("Start of a missing command succeeded")
+	}
+	// Found, but the supervisor cannot execute it.
+	path := t.TempDir() + "/not-a-program"
+	if err := os.WriteFile(path, []byte("\x00\x01garbage"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Start(Spec{Name: "x", Argv: []string{path}, Probe: Probe{Kind: "tcp", Period: time.Second}})
+	if err == nil || !strings.Contains(err.Error(), "exec format error") {
+		t.Fatalf("Start of a file that is not a program: %v, want exec format error", err)
 	}
 }
