@@ -37,6 +37,9 @@ func Notify(state string) (sent bool, err error) {
 		return false, fmt.Errorf("systemd: notify %s: %w", addr, err)
 	}
 	defer conn.Close()
+	// systemd reads its notify socket at once; do not hang on one that
+	// nobody reads.
+	_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
 	if _, err := conn.Write([]byte(state)); err != nil {
 		return false, fmt.Errorf("systemd: notify %s: %w", addr, err)
 	}

@@ -6,6 +6,7 @@
 package sdmanager
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -32,6 +33,7 @@ type NotifySocket struct {
 
 	mu   sync.Mutex
 	msgs []Message
+	errs []error
 	cond chan struct{} // closed and replaced on every message
 	done chan struct{}
 }
@@ -61,8 +63,14 @@ func (n *NotifySocket) read() {
 	oob := make([]byte, 1024)
 	for {
 		nb, noob, _, _, err := n.conn.ReadMsgUnix(buf, oob)
-		if err != nil {
+		if errors.Is(err, net.ErrClosed) {
 			return
+		}
+		if err != nil {
+			n.mu.Lock()
+			n.errs = append(n.errs, err)
+			n.mu.Unlock()
+			continue
 		}
 		m := Message{At: time.Now(), Raw: string(buf[:nb]), Fields: map[string]string{}, PID: senderPID(oob[:noob])}
 		for _, line := range strings.Split(m.Raw, "\n") {
@@ -105,7 +113,10 @@ func (n *NotifySocket) Wait(from int, timeout time.Duration, match func(Message)
 		select {
 		case <-c:
 		case <-deadline.C:
-			return Message{}, 0, fmt.Errorf("sdmanager: no matching notify message after %v (got %q)", timeout, n.raws())
+			n.mu.Lock()
+			errs := fmt.Sprint(n.errs)
+			n.mu.Unlock()
+			return Message{}, 0, fmt.Errorf("sdmanager: no matching notify message after %v (got %q, read errors %s)", timeout, n.raws(), errs)
 		}
 	}
 }
