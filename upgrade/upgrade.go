@@ -70,6 +70,8 @@ const (
 	// EnvReadyFD is the descriptor the successor writes one byte to once
 	// it is Serving.
 	EnvReadyFD = "LAMEDUCK_UPGRADE_READY_FD"
+	// EnvHeld names the descriptors systemd holds too (socket activation).
+	EnvHeld = "LAMEDUCK_UPGRADE_HELD"
 )
 
 // Defaults for Options.
@@ -130,6 +132,7 @@ type Upgrader struct {
 	opts      Options
 	inherited *systemd.Sockets
 	fromPrev  bool // inherited from a previous process, not systemd
+	held      map[string]bool
 
 	mu        sync.Mutex
 	listeners []named
@@ -139,6 +142,7 @@ type Upgrader struct {
 type named struct {
 	name string
 	l    *systemd.SharedListener
+	held bool // systemd holds the socket too
 }
 
 // New returns an Upgrader for app. In a successor it takes the inherited
@@ -161,8 +165,12 @@ func New(app *lameduck.App, opts Options) (*Upgrader, error) {
 	if opts.Signal == nil {
 		opts.Signal = syscall.SIGHUP
 	}
-	u := &Upgrader{app: app, opts: opts}
+	u := &Upgrader{app: app, opts: opts, held: map[string]bool{}}
 	if v, ok := os.LookupEnv(EnvFDNames); ok {
+		for _, n := range strings.Split(os.Getenv(EnvHeld), ":") {
+			u.held[n] = n != ""
+		}
+		os.Unsetenv(EnvHeld)
 		names := strings.Split(v, ":")
 		if v == "" {
 			names = nil
@@ -183,7 +191,11 @@ func New(app *lameduck.App, opts Options) (*Upgrader, error) {
 			return nil, err
 		}
 		u.inherited = socks
+		for _, n := range socks.Names() {
+			u.held[n] = true
+		}
 	}
+	go u.releaseHeldOnStop()
 	if opts.Signal != NoSignal {
 		sigc := make(chan os.Signal, 1)
 		signal.Notify(sigc, opts.Signal)
@@ -200,6 +212,24 @@ func New(app *lameduck.App, opts Options) (*Upgrader, error) {
 		}()
 	}
 	return u, nil
+}
+
+// releaseHeldOnStop stops accepting on the sockets systemd holds as soon
+// as a shutdown that is not a handoff begins: connections wait in the
+// accept queue for the next process instead (see systemd.Attach).
+// Sockets nobody else holds go on accepting through Draining.
+func (u *Upgrader) releaseHeldOnStop() {
+	<-u.app.Entered(lameduck.Draining)
+	if errors.Is(u.app.ShutdownCause(), lameduck.ErrHandoff) {
+		return
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for _, n := range u.listeners {
+		if n.held {
+			n.l.Release()
+		}
+	}
 }
 
 // reportReady writes one byte to the predecessor once app is Serving, and
@@ -242,7 +272,7 @@ func (u *Upgrader) Listen(name, network, addr string) (net.Listener, error) {
 		}
 	}
 	sl := systemd.Share(ln)
-	u.listeners = append(u.listeners, named{name, sl})
+	u.listeners = append(u.listeners, named{name: name, l: sl, held: u.held[name]})
 	return sl, nil
 }
 
@@ -294,7 +324,11 @@ func (u *Upgrader) Upgrade(ctx context.Context) (pid int, err error) {
 		}
 	}()
 	names := make([]string, 0, len(ls))
+	var held []string
 	for _, n := range ls {
+		if n.held {
+			held = append(held, n.name)
+		}
 		f, err := n.l.File()
 		if err != nil {
 			return 0, fmt.Errorf("%w: socket %q: %v", ErrFailed, n.name, err)
@@ -318,7 +352,8 @@ func (u *Upgrader) Upgrade(ctx context.Context) (pid int, err error) {
 	}
 	env := append(successorEnv(cmd.Env),
 		EnvFDNames+"="+strings.Join(names, ":"),
-		EnvReadyFD+"="+strconv.Itoa(systemd.ListenFDsStart+len(ls)))
+		EnvReadyFD+"="+strconv.Itoa(systemd.ListenFDsStart+len(ls)),
+		EnvHeld+"="+strings.Join(held, ":"))
 	pid, err = syscall.ForkExec(cmd.Path, cmd.Args, &syscall.ProcAttr{Dir: cmd.Dir, Env: env, Files: fds})
 	if err != nil {
 		return 0, fmt.Errorf("%w: start %s: %v", ErrFailed, cmd.Path, err)
@@ -436,7 +471,7 @@ func successorEnv(env []string) []string {
 	for _, kv := range env {
 		k, _, _ := strings.Cut(kv, "=")
 		switch k {
-		case systemd.EnvListenPID, systemd.EnvListenFDs, systemd.EnvListenFDNames, EnvFDNames, EnvReadyFD:
+		case systemd.EnvListenPID, systemd.EnvListenFDs, systemd.EnvListenFDNames, EnvFDNames, EnvReadyFD, EnvHeld:
 			continue
 		}
 		out = append(out, kv)
