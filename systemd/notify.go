@@ -87,6 +87,10 @@ func Watchdog() (time.Duration, bool) {
 // a short LAMEDUCK_DRAIN_DELAY (deploy/systemd uses 1s) so that keep-alive
 // connections retire between requests instead of being closed idle.
 //
+// A process that never reached Serving sends nothing at its shutdown
+// (systemd sees it exit): in particular an upgrade's successor that failed
+// before it became the main process must not send STOPPING=1.
+//
 // A shutdown started by App.Handoff (an in-place upgrade) is not a stop:
 // the process that handed its sockets on sends nothing from then on; its
 // successor is the service's main process (package upgrade sends
@@ -109,6 +113,7 @@ func report(app *lameduck.App, send func(string) (bool, error)) {
 		tick = t.C
 	}
 	next := lameduck.Serving
+	ready := false
 	for {
 		select {
 		case <-tick:
@@ -121,6 +126,18 @@ func report(app *lameduck.App, send func(string) (bool, error)) {
 		next++
 		if p == lameduck.Serving && app.Phase() > lameduck.Serving {
 			continue // the shutdown began before Serving: never ready
+		}
+		if p == lameduck.Serving {
+			ready = true
+		}
+		if p >= lameduck.Draining && !ready {
+			// Never ready, so never announced: systemd sees the exit. This
+			// is also an upgrade's successor that failed before it became
+			// the main process; its STOPPING=1 must not stop the service.
+			if socks, _ := Activated(); socks != nil {
+				socks.release()
+			}
+			return
 		}
 		if p >= lameduck.Draining && errors.Is(app.ShutdownCause(), lameduck.ErrHandoff) {
 			return // the successor is the service now

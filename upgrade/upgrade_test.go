@@ -305,6 +305,11 @@ func TestFailedUpgradeKeepsOldServing(t *testing.T) {
 		if m.Fields["MAINPID"] != "" {
 			t.Errorf("MAINPID sent after a failed upgrade: %q", m.Raw)
 		}
+		if m.Has("STOPPING", "1") {
+			// The never-ready successor was stopped: under NotifyAccess=all
+			// its STOPPING=1 would stop the whole service.
+			t.Errorf("STOPPING=1 from pid %d during failed upgrades: %q", m.PID, m.Raw)
+		}
 	}
 	// It still upgrades once a good binary is there.
 	if code, body := s.upgrade(); code != 200 {
