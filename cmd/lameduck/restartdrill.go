@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lameduck-dev/lameduck/internal/hostdrill"
+	"github.com/lameduck-dev/lameduck/upgrade"
 	"github.com/spf13/cobra"
 )
 
@@ -23,6 +24,7 @@ func newRestartDrillCmd() *cobra.Command {
 		runs                   int
 		interval, timeout      time.Duration
 		drainDelay, demoDelay  time.Duration
+		upgradeDrain           time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "restart-drill [flags] [-- COMMAND ARGS...]",
@@ -80,8 +82,8 @@ bad flags or a setup error.
 				return usageError("restart-drill: --interval must be positive, got %v", interval)
 			case timeout <= 0:
 				return usageError("restart-drill: --timeout must be positive, got %v", timeout)
-			case drainDelay < 0 || demoDelay < 0:
-				return usageError("restart-drill: --drain-delay and --demo-delay must not be negative")
+			case drainDelay < 0 || demoDelay < 0 || upgradeDrain < 0:
+				return usageError("restart-drill: --drain-delay, --upgrade-drain and --demo-delay must not be negative")
 			}
 			command := args
 			if len(command) == 0 {
@@ -89,7 +91,7 @@ bad flags or a setup error.
 				if err != nil {
 					return &exitError{code: 2, err: err}
 				}
-				command = []string{exe, "restart-drill", "serve", "--delay", demoDelay.String()}
+				command = []string{exe, "restart-drill", "serve", "--delay", demoDelay.String(), "--upgrade-drain", upgradeDrain.String()}
 			}
 			cfg := hostdrill.Config{
 				Command: command, Rate: rate, Workers: workers, Restarts: restart,
@@ -132,8 +134,9 @@ bad flags or a setup error.
 	f.DurationVar(&interval, "interval", time.Second, "time between restarts")
 	f.DurationVar(&timeout, "timeout", 10*time.Second, "client timeout per request")
 	f.DurationVar(&drainDelay, "drain-delay", time.Second, "LAMEDUCK_DRAIN_DELAY of the service (restart and activation modes)")
+	f.DurationVar(&upgradeDrain, "upgrade-drain", upgrade.DefaultDrain, "Draining of the old process in an upgrade (upgrade mode; 0 for none)")
 	f.DurationVar(&demoDelay, "demo-delay", 100*time.Millisecond, "delay of the demo service's increment")
-	var delay time.Duration
+	var delay, serveUpgradeDrain time.Duration
 	serve := &cobra.Command{
 		Use:   "serve [--delay 100ms]",
 		Short: "Run the demo counter service (socket activation, SIGHUP upgrade, sd_notify)",
@@ -147,13 +150,21 @@ the socket; the old one drains).`,
 			if delay < 0 {
 				return usageError("restart-drill serve: --delay must not be negative, got %v", delay)
 			}
-			if code := hostdrill.Serve(delay); code != 0 {
+			if serveUpgradeDrain < 0 {
+				return usageError("restart-drill serve: --upgrade-drain must not be negative, got %v", serveUpgradeDrain)
+			}
+			d := serveUpgradeDrain
+			if d == 0 {
+				d = upgrade.NoDrain
+			}
+			if code := hostdrill.Serve(delay, d); code != 0 {
 				return &exitError{code: code}
 			}
 			return nil
 		},
 	}
 	serve.Flags().DurationVar(&delay, "delay", 100*time.Millisecond, "delay between the 200 OK and the increment")
+	serve.Flags().DurationVar(&serveUpgradeDrain, "upgrade-drain", upgrade.DefaultDrain, "how long the old process drains when upgraded (0: none)")
 	cmd.AddCommand(serve)
 	return cmd
 }

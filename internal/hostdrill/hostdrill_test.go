@@ -13,7 +13,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	lameducktest.RunChild(map[string]func() int{"serve": func() int { return hostdrill.Serve(50 * time.Millisecond) }})
+	lameducktest.RunChild(map[string]func() int{"serve": func() int { return hostdrill.Serve(50*time.Millisecond, 0) }})
 	goleak.VerifyTestMain(m)
 }
 

@@ -23,12 +23,12 @@ const CounterKey = "counter"
 // delay, tracked by the App (it completes before the process exits). It
 // serves the socket named "http": inherited from a previous process (an
 // upgrade), passed by systemd, or a new one on 127.0.0.1:$PORT. SIGHUP
-// upgrades it in place; it reports its phases with sd_notify. It returns
+// upgrades it in place (upgradeDrain: upgrade.Options.Drain); it reports its phases with sd_notify. It returns
 // the exit code.
-func Serve(delay time.Duration) int {
+func Serve(delay, upgradeDrain time.Duration) int {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	app := lameduck.New(lameduck.Options{Logger: log})
-	up, err := upgrade.New(app, upgrade.Options{})
+	up, err := upgrade.New(app, upgrade.Options{Drain: upgradeDrain})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "restart-drill serve:", err)
 		return lameduck.ExitConfig
