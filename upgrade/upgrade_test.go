@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -92,7 +93,11 @@ type service struct {
 // start starts the service. Its stdout and stderr are files, not pipes:
 // successors inherit them and outlive the first process, and os/exec
 // would wait for a pipe's last writer.
-func start(t *testing.T) *service {
+func start(t *testing.T) *service { return startWith(t, nil) }
+
+// startWith starts the service, socket-activated with held (named "http")
+// if it is not nil.
+func startWith(t *testing.T, held *os.File) *service {
 	dir := t.TempDir()
 	n, err := sdmanager.ListenNotify(dir)
 	if err != nil {
@@ -111,8 +116,11 @@ func start(t *testing.T) *service {
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
-	cmd.Env = append(cmd.Env, lameducktest.EnvChild+"=service", n.Env(), "UPGRADE_TEST_MODE="+s.mode, "LAMEDUCK_GRACE_PERIOD=10s")
+	cmd.Env = append(cmd.Env, lameducktest.EnvChild+"=service", n.Env(), "UPGRADE_TEST_MODE="+s.mode, "LAMEDUCK_GRACE_PERIOD=10s", "LAMEDUCK_DRAIN_DELAY=1s")
 	cmd.Stdout, cmd.Stderr = out, errf
+	if held != nil {
+		sdmanager.Activate(cmd, []*os.File{held}, []string{"http"})
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -331,5 +339,65 @@ func TestFailedUpgradeKeepsOldServing(t *testing.T) {
 	// the old process; the crashing one too.
 	if got := s.count("upgrade: failed"); got != 2 {
 		t.Errorf("%d 'upgrade: failed' records, want 2", got)
+	}
+}
+
+// A socket-activated service upgraded in place twice (systemctl reload),
+// then stopped (systemctl stop) and started again with the socket systemd
+// still holds: under constant load nothing is refused, reset or lost at
+// any step. The successors know the socket is held, so the last one stops
+// accepting as soon as its own shutdown begins.
+func TestUpgradeOfSocketActivatedService(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, err := ln.(*net.TCPListener).File()
+	ln.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	s := startWith(t, held)
+	if s.url != "http://"+ln.Addr().String() {
+		t.Fatalf("service listens on %s, want the activated socket %s", s.url, ln.Addr())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan hostdrill.LoadResult)
+	go func() { done <- hostdrill.Load(ctx, s.url+"/incr", 200, 64, 10*time.Second) }()
+	main, from := s.first, 0
+	for range 2 {
+		time.Sleep(400 * time.Millisecond)
+		syscall.Kill(main, syscall.SIGHUP)
+		m, idx, err := s.notify.Wait(from, 15*time.Second, func(m sdmanager.Message) bool { return m.Fields["MAINPID"] != "" })
+		if err != nil {
+			t.Fatal(err)
+		}
+		from = idx + 1
+		next, _ := strconv.Atoi(m.Fields["MAINPID"])
+		if code := waitExit(t, main, 15*time.Second); code != 0 {
+			t.Errorf("old process %d exited %d", main, code)
+		}
+		main = next
+	}
+	time.Sleep(400 * time.Millisecond)
+	syscall.Kill(main, syscall.SIGTERM) // systemctl stop; the socket stays with "systemd"
+	if _, _, err := s.notify.Wait(from, 15*time.Second, func(m sdmanager.Message) bool { return m.PID == main && m.Has("STOPPING", "1") }); err != nil {
+		t.Fatal(err)
+	}
+	if code := waitExit(t, main, 15*time.Second); code != 0 {
+		t.Errorf("last process exited %d", code)
+	}
+	again := startWith(t, held) // systemctl start: the queued connections are served
+	time.Sleep(400 * time.Millisecond)
+	cancel()
+	res := <-done
+	syscall.Kill(again.first, syscall.SIGTERM)
+	if code := waitExit(t, again.first, 15*time.Second); code != 0 {
+		t.Errorf("restarted process exited %d", code)
+	}
+	t.Logf("2 upgrades, a stop and a start: sent %d, ok %d, failed %v, max %v", res.Sent, res.OK, res.Failed, res.MaxLatency)
+	if res.Sent < 200 || res.OK != res.Sent {
+		t.Errorf("sent %d, ok %d, failed %v: want every request served", res.Sent, res.OK, res.Failed)
 	}
 }
