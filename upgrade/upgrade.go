@@ -314,6 +314,9 @@ func (u *Upgrader) Upgrade(ctx context.Context) (pid int, err error) {
 	log.Info("upgrade: starting the new process", "sockets", len(ls))
 
 	cmd, err := u.command()
+	if err == nil {
+		err = cmd.Err // exec.Command's lookup of the path
+	}
 	if err != nil {
 		return 0, fmt.Errorf("%w: %v", ErrFailed, err)
 	}
