@@ -197,13 +197,50 @@ func TestRestartWithHeldSocketRefusesNothing(t *testing.T) {
 	defer f.Close()
 	url := "http://" + ln.Addr().String() + "/incr"
 
-	start := func() *lameducktest.Process {
+	n := notifySocket(t)
+	// start starts a process with the held socket and waits for READY=1.
+	// Its output goes to a file, not a pipe, and it is waited for by pid.
+	start := func() *exec.Cmd {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = childEnv("LAMEDUCK_GRACE_PERIOD=10s", "LAMEDUCK_DRAIN_DELAY=1s")
+		cmd.Env = childEnv(n.Env(), "LAMEDUCK_GRACE_PERIOD=10s", "LAMEDUCK_DRAIN_DELAY=1s")
+		logf, err := os.CreateTemp(t.TempDir(), "service-*.log")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer logf.Close()
+		cmd.Stdout, cmd.Stderr = logf, logf
 		sdmanager.Activate(cmd, []*os.File{f}, []string{"http"})
-		p := lameducktest.StartCommand(t, cmd)
-		p.WaitLine("listening ")
-		return p
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if cmd.ProcessState == nil {
+				cmd.Process.Kill()
+				cmd.Wait()
+				b, _ := os.ReadFile(logf.Name())
+				t.Logf("service %d:\n%s", cmd.Process.Pid, b)
+			}
+		})
+		pid := cmd.Process.Pid
+		if _, _, err := n.Wait(0, 20*time.Second, func(m sdmanager.Message) bool { return m.PID == pid && m.Has("READY", "1") }); err != nil {
+			t.Fatal(err)
+		}
+		return cmd
+	}
+	stop := func(cmd *exec.Cmd) {
+		cmd.Process.Signal(syscall.SIGTERM)
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Errorf("service %d: %v", cmd.Process.Pid, err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Errorf("service %d still running 30s after SIGTERM", cmd.Process.Pid)
+			cmd.Process.Kill()
+			<-exited
+		}
 	}
 	p := start()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -211,18 +248,14 @@ func TestRestartWithHeldSocketRefusesNothing(t *testing.T) {
 	go func() { done <- hostdrill.Load(ctx, url, 200, 64, 5*time.Second) }()
 	for range 3 {
 		time.Sleep(300 * time.Millisecond)
-		p.Signal(syscall.SIGTERM)
-		if code := p.Wait(15 * time.Second); code != 0 {
-			t.Errorf("exit code %d", code)
-		}
+		stop(p)
 		time.Sleep(50 * time.Millisecond) // nobody accepts now: connections queue
 		p = start()
 	}
 	time.Sleep(300 * time.Millisecond)
 	cancel()
 	res := <-done
-	p.Signal(syscall.SIGTERM)
-	p.Wait(15 * time.Second)
+	stop(p)
 	t.Logf("3 restarts: sent %d, ok %d, failed %v, max latency %v", res.Sent, res.OK, res.Failed, res.MaxLatency)
 	if res.Sent < 100 || res.FailedTotal() != 0 || res.OK != res.Sent {
 		t.Errorf("sent %d, ok %d, failed %v: want every request served", res.Sent, res.OK, res.Failed)

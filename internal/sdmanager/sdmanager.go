@@ -145,7 +145,10 @@ func (m Message) Has(k, v string) bool { return m.Fields[k] == v }
 // LISTEN_FDS and LISTEN_FDNAMES, and LISTEN_PID set to the process's own
 // id. os/exec cannot know the child's pid before it runs, so the command
 // is wrapped in "/bin/sh -c 'LISTEN_PID=$$ exec …'": the shell's pid is
-// the service's, exec keeps it.
+// the service's, exec keeps it. os/exec puts the passed sockets in
+// blocking mode (File.Fd), which the new process undoes when it makes its
+// listener: start it only while no other process accepts on them, as a
+// restart does (package upgrade passes raw descriptors instead).
 func Activate(cmd *exec.Cmd, files []*os.File, names []string) {
 	path := cmd.Path
 	args := cmd.Args[1:]
