@@ -48,41 +48,39 @@ var (
 // without a name are named "unknown", as systemd does.
 func Activated() (*Sockets, error) {
 	activatedOnce.Do(func() {
-		activated, activatedErr = parseListenFDs(os.LookupEnv, os.Getpid())
+		n, names, err := parseListenFDs(os.LookupEnv, os.Getpid())
 		for _, v := range []string{EnvListenPID, EnvListenFDs, EnvListenFDNames} {
 			os.Unsetenv(v)
 		}
-		if activatedErr != nil {
-			activated = &Sockets{}
-		}
+		activated, activatedErr = NewSockets(ListenFDsStart, n, names), err
 	})
 	return activated, activatedErr
 }
 
-// parseListenFDs reads the activation variables with lookup for process pid.
-func parseListenFDs(lookup func(string) (string, bool), pid int) (*Sockets, error) {
-	s := &Sockets{}
+// parseListenFDs reads the activation variables with lookup for process
+// pid: how many descriptors were passed (0 when they were meant for
+// another process) and their names.
+func parseListenFDs(lookup func(string) (string, bool), pid int) (n int, names []string, err error) {
 	pidStr, ok := lookup(EnvListenPID)
 	if !ok {
-		return s, nil
+		return 0, nil, nil
 	}
 	p, err := strconv.Atoi(strings.TrimSpace(pidStr))
 	if err != nil {
-		return s, fmt.Errorf("systemd: %s=%q is not a process id", EnvListenPID, pidStr)
+		return 0, nil, fmt.Errorf("systemd: %s=%q is not a process id", EnvListenPID, pidStr)
 	}
 	if p != pid {
-		return s, nil
+		return 0, nil, nil
 	}
 	nStr, _ := lookup(EnvListenFDs)
-	n, err := strconv.Atoi(strings.TrimSpace(nStr))
+	n, err = strconv.Atoi(strings.TrimSpace(nStr))
 	if err != nil || n < 0 {
-		return s, fmt.Errorf("systemd: %s=%q is not a count of file descriptors", EnvListenFDs, nStr)
+		return 0, nil, fmt.Errorf("systemd: %s=%q is not a count of file descriptors", EnvListenFDs, nStr)
 	}
-	var names []string
 	if v, ok := lookup(EnvListenFDNames); ok && v != "" {
 		names = strings.Split(v, ":")
 	}
-	return NewSockets(ListenFDsStart, n, names), nil
+	return n, names, nil
 }
 
 // NewSockets returns the n descriptors from first on, named by names
