@@ -285,8 +285,8 @@ func (a *App) shutdown(startErr error) int {
 	a.mu.Unlock()
 	unclean := startErr != nil || a.fatal.Load()
 
-	if !neverServed && b.DrainDelay > 0 {
-		a.drainDelay(b.DrainDelay)
+	if d := drainFor(r, b); !neverServed && d > 0 {
+		a.drainDelay(d)
 	}
 
 	// Stopping.

@@ -12,6 +12,7 @@ need=()
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v prometheus >/dev/null || need+=(prometheus)
 command -v prometheus-pushgateway >/dev/null || command -v pushgateway >/dev/null || need+=(prometheus-pushgateway)
+command -v systemd-socket-activate >/dev/null || need+=(systemd) # real LISTEN_FDS for the systemd package tests
 if [ ${#need[@]} -gt 0 ]; then
   echo "scripts/test.sh: installing ${need[*]}"
   sudo=""

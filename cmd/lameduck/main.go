@@ -42,7 +42,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newDrillCmd(), newLintCmd(), newPrestopCmd(), newDemoCmd())
+	root.AddCommand(newDrillCmd(), newLintCmd(), newPrestopCmd(), newDemoCmd(), newRestartDrillCmd())
 	return root
 }
 
