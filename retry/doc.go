@@ -55,16 +55,19 @@
 // # What net/http already retries
 //
 // net/http (Go 1.26) retries some failures itself, inside Transport
-// RoundTrip, and those never reach this package: a request whose reused
-// keep-alive connection was closed before a response byte, if it is
-// replayable by net/http's own rule (GET, HEAD, OPTIONS, TRACE, or a key
-// header; no body or a GetBody); and, for HTTP/2 and any method, a stream
-// refused with REFUSED_STREAM or cut by a graceful GOAWAY (up to 6 retries,
-// backing off from 1s). What it leaves to the caller, and this package
-// handles: a failure on a fresh connection (a new replica reset or closed
-// it; the dial was refused), PUT and DELETE, a GOAWAY carrying an error
-// code on a connection's first stream, a GOAWAY followed by the close of a
-// connection that had our stream, and 503 + Retry-After.
+// RoundTrip; those never reach this package or its Observer. On a reused
+// HTTP/1 keep-alive connection: any method if nothing of the request was
+// written, and otherwise the requests it deems replayable (GET, HEAD,
+// OPTIONS, TRACE, or a key header; no body or a GetBody) when the server
+// closed the connection before a response byte. On HTTP/2, any method: a
+// stream refused with REFUSED_STREAM or above a graceful GOAWAY's last
+// stream ID (up to 7 retries: one at once, then after 1s, 2s, … 32s). What it leaves to the
+// caller, and this package handles: any failure on a fresh connection (a
+// new replica reset or closed it; the dial was refused), PUT and DELETE, a
+// GOAWAY with an error code on a connection's first stream, a GOAWAY
+// followed by the close of a connection that carried our stream, and 503 +
+// Retry-After. Because net/http may retry inside one attempt, a request
+// can reach the network more often than MaxAttempts.
 //
 // # Idempotency keys
 //
@@ -74,5 +77,6 @@
 // request with a known key with the stored outcome instead of applying it
 // again. Set the key once per logical operation (NewKey, or
 // Options.GenerateKeys); every attempt carries the same key. See
-// docs/retries.md for the server's side and for what a retry cannot fix.
+// docs/retries.md for the server's side, the crash-safe counter's design
+// and what a retry cannot fix (a SIGKILL is not a power loss).
 package retry
