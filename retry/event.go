@@ -43,11 +43,15 @@ func (r Reason) String() string {
 // Event describes one attempt that failed for a retryable reason; the
 // Observer receives it.
 type Event struct {
-	// Request is the request given to RoundTrip.
+	// Request is the request given to RoundTrip (a copy carrying the
+	// generated key if Options.GenerateKeys added one).
 	Request *http.Request
 	// Attempt is the failed attempt's number, 1 for the first.
 	Attempt int
-	// Reason is why the attempt is retryable.
+	// Reason is why the attempt is retryable. For a request that is not
+	// replayable (GiveUp ErrNotIdempotent or ErrBodyNotRewindable) the
+	// Transport does not trace whether a response byte arrived: Reason is
+	// the error's class.
 	Reason Reason
 	// Err is the attempt's error, nil for a 503 response.
 	Err error
