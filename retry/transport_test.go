@@ -208,3 +208,31 @@ func TestCancelDuringWait(t *testing.T) {
 		t.Fatalf("got %v, want context.Canceled naming the reset", err)
 	}
 }
+
+// A connection lost after the first response byte is not retried, even
+// for a GET: the server answered (part of) something.
+func TestLostAfterFirstByteNotRetried(t *testing.T) {
+	var diverted, served log
+	url := serve(t, okHandler(&served), nil, func(n int) func(*net.TCPConn) {
+		if n != 1 {
+			return nil
+		}
+		return func(c *net.TCPConn) {
+			readRequest(t, c, &diverted)
+			// Part of the headers, then a close (a FIN after the bytes: the
+			// client reads them, then EOF).
+			_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n")
+			_ = c.Close()
+		}
+	})
+	var ev events
+	req, _ := http.NewRequest("GET", url, nil)
+	code, _, err := do(retry.New(newBase(t, nil), fast(&ev)), req)
+	if err == nil {
+		t.Fatalf("got %d, want the error", code)
+	}
+	t.Logf("error: %v", err) // net/http: HTTP/1.x transport connection broken: unexpected EOF
+	if evs, s := ev.list(), served.list(); len(evs) != 0 || len(s) != 0 {
+		t.Errorf("events %+v, server received %+v; want no retry", evs, s)
+	}
+}
