@@ -64,13 +64,13 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	start := time.Now()
 	cur := req
 	for attempt := 1; ; attempt++ {
-		var gotByte atomic.Bool
-		trace := &httptrace.ClientTrace{GotFirstResponseByte: func() { gotByte.Store(true) }}
-		resp, err := t.base.RoundTrip(cur.WithContext(httptrace.WithClientTrace(ctx, trace)))
+		at := new(attemptTrace)
+		at.trace.GotFirstResponseByte = at.gotFirstByte
+		resp, err := t.base.RoundTrip(cur.WithContext(httptrace.WithClientTrace(ctx, &at.trace)))
 
 		ev := Event{Request: req, Attempt: attempt, Err: err}
 		switch {
-		case err != nil && !gotByte.Load() && ctx.Err() == nil:
+		case err != nil && !at.gotByte.Load() && ctx.Err() == nil:
 			ev.Reason = classify(err)
 		case err == nil && resp.StatusCode == http.StatusServiceUnavailable:
 			if ra, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
@@ -126,6 +126,15 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		cur = next
 	}
 }
+
+// attemptTrace records whether a response byte arrived during an attempt
+// (one allocation for the flag and the trace).
+type attemptTrace struct {
+	gotByte atomic.Bool
+	trace   httptrace.ClientTrace
+}
+
+func (a *attemptTrace) gotFirstByte() { a.gotByte.Store(true) }
 
 // once sends a request that is not retried, and tells the Observer when
 // it failed for a reason that would have been retryable.
