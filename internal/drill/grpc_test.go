@@ -51,7 +51,7 @@ func grpcDemo(t *testing.T, variant string, extra ...string) (int, *analysis.Res
 	var doc struct {
 		Schema   int                `json:"schema"`
 		Runs     []*analysis.Result `json:"runs"`
-		ExitCode int       `json:"exit_code"`
+		ExitCode int                `json:"exit_code"`
 	}
 	if err := json.Unmarshal(b, &doc); err != nil || len(doc.Runs) != 1 || doc.Schema != trace.SchemaVersion {
 		t.Fatalf("--json: %v, %d runs\n%s", err, len(doc.Runs), text)
