@@ -299,6 +299,16 @@ func (a *analyzer) ledger() {
 	}
 	lr := &LedgerReport{Source: l.Source}
 	sent := map[string]bool{}
+	// A lost write is lost at exit when nothing the replica acknowledged
+	// after it was committed either: the replica stopped with its
+	// writes pending. A write lost while later ones landed was dropped.
+	lastCommitted := map[string]time.Duration{}
+	for i := range a.tr.Requests {
+		q := &a.tr.Requests[i]
+		if c := a.conns[q]; c != nil && q.Acked() && l.Committed[q.ID] > 0 {
+			lastCommitted[c.Replica] = max(lastCommitted[c.Replica], q.End)
+		}
+	}
 	var lost, dup, phantom []LedgerEntry
 	for i := range a.tr.Requests {
 		q := &a.tr.Requests[i]
@@ -323,7 +333,7 @@ func (a *analyzer) ledger() {
 		case acked && n == 0:
 			lr.Lost++
 			e := a.entry(q, n, CauseLost)
-			if rp := a.lcs[e.Replica]; rp != nil && rp.Exited > 0 && !rp.Unexpected && !rp.StoppedAtEnd {
+			if rp := a.lcs[e.Replica]; rp != nil && rp.Exited > 0 && !rp.Unexpected && !rp.StoppedAtEnd && q.End > lastCommitted[e.Replica] {
 				e.Cause = CauseLostAtExit
 			}
 			lost = append(lost, e)
@@ -400,7 +410,7 @@ func (a *analyzer) lifecycles() {
 		deleted := rp.Terminating > 0 && !rp.StoppedAtEnd
 		switch {
 		case deleted && rp.Killed > 0:
-			if rp.Readiness == ReadinessWentUnready || a.refusedAfter(rp.Name, rp.SignalSent) {
+			if reacted(rp.Replica) || a.refusedAfter(rp.Name, rp.SignalSent) {
 				a.add(CauseShutdownTooSlow, rp.Name, 1)
 			} else {
 				a.add(CauseSignalIgnored, rp.Name, 1)
@@ -419,6 +429,20 @@ func (a *analyzer) lifecycles() {
 			a.add(CauseReadinessStayed, rp.Name, 1)
 		}
 	}
+}
+
+// reacted reports whether a replica visibly reacted to its stop signal:
+// a readiness probe after it went non-2xx, or found the port closed.
+func reacted(lc trace.Replica) bool {
+	for _, pr := range lc.TermProbes {
+		if pr.At < lc.SignalSent+200*time.Millisecond {
+			continue
+		}
+		if (pr.Status != 0 && (pr.Status < 200 || pr.Status >= 300)) || strings.Contains(pr.Err, "refused") {
+			return true
+		}
+	}
+	return false
 }
 
 // refusedAfter reports whether the replica refused a connection after t
@@ -500,7 +524,9 @@ func (a *analyzer) causes() {
 		}
 		a.res.Causes = append(a.res.Causes, c)
 		advise := def.Advice
-		if def.Key == CauseGraceKill {
+		if def.Key == CauseGraceKill && (a.counts[CauseShutdownTooSlow] > 0 || a.counts[CauseSignalIgnored] == 0) {
+			// More time helps a shutdown that was too slow, not one that
+			// never began (the signal was ignored: its own advice).
 			advise, _ = causeAdvice(CauseShutdownTooSlow)
 		}
 		if advise == nil {

@@ -87,7 +87,7 @@ func prestopAdvice(key string, m Measures) []Advice {
 	p := m.PreStopNeed()
 	g := m.GraceNeed(p)
 	served := ""
-	if m.KeptServing > 0 {
+	if m.KeptServing >= 100*time.Millisecond {
 		served = fmt.Sprintf(" (it already keeps serving %s after the signal)", m.KeptServing.Round(10*time.Millisecond))
 	}
 	out := []Advice{{Cause: key, Kind: AdviceKubernetes,

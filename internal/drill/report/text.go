@@ -232,8 +232,8 @@ func failureLine(f analysis.Failure) string {
 	if f.Reused {
 		conn = "reused connection"
 	}
-	return fmt.Sprintf("%s on %s, sent +%s, failed +%s (%s): %s; %s, request %s",
-		orQ(f.Replica), f.Cause, secs(f.Start), secs(f.End), f.Moment, s, conn, f.ID)
+	return fmt.Sprintf("%s: sent +%s, failed +%s, %s: %s; %s, request %s",
+		orQ(f.Replica), secs(f.Start), secs(f.End), f.Moment, s, conn, f.ID)
 }
 
 // Comparison writes the side-by-side verdict of several runs (the demo:
