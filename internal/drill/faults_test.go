@@ -216,3 +216,21 @@ func TestDeliberateNonZeroExit(t *testing.T) {
 		}
 	}
 }
+
+// TestProgressLineCut: the live status line never wraps.
+func TestProgressLineCut(t *testing.T) {
+	for _, tc := range []struct {
+		in    string
+		width int
+		want  string
+	}{
+		{"short", 80, "short"},
+		{"0123456789", 5, "0123…"},
+		{"ééééé", 3, "éé…"},
+		{"x", 0, ""},
+	} {
+		if got := cut(tc.in, tc.width); got != tc.want {
+			t.Errorf("cut(%q, %d) = %q, want %q", tc.in, tc.width, got, tc.want)
+		}
+	}
+}

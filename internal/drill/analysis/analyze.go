@@ -52,6 +52,7 @@ type analyzer struct {
 	lcs       map[string]*Replica
 	conns     map[*trace.Request]*trace.Conn
 	longestOK time.Duration
+	longest   time.Duration
 	// lastOK is the end of the last 2xx each replica served.
 	lastOK   map[string]time.Duration
 	counts   map[string]int64
@@ -174,6 +175,7 @@ func (a *analyzer) requests() {
 			continue
 		}
 		lat = append(lat, q.End-q.Start)
+		a.longest = max(a.longest, q.End-q.Start)
 		c := ix.lookup(q)
 		a.conns[q] = c
 		replica, node, connID := "", -1, uint64(0)
@@ -468,7 +470,7 @@ func lastLine(s string) string {
 
 func (a *analyzer) measures() Measures {
 	s := a.tr.Settings
-	m := Measures{Lag: max(a.res.MaxLag, s.LagMax), LongestOK: a.longestOK, PreStop: s.PreStopSleep, Grace: s.Grace, Signal: s.StopSignal, Lameduck: s.Lameduck}
+	m := Measures{Lag: max(a.res.MaxLag, s.LagMax), LongestOK: a.longestOK, Longest: a.longest, PreStop: s.PreStopSleep, Grace: s.Grace, Signal: s.StopSignal, Lameduck: s.Lameduck}
 	first := true
 	for _, rp := range a.res.Replicas {
 		if rp.SignalSent == 0 || rp.StoppedAtEnd {
@@ -515,10 +517,10 @@ func (a *analyzer) causes() {
 		}
 		for _, name := range names {
 			rp := a.lcs[name]
-			if rp == nil || (rp.Killed == 0 && rp.ExitCode == 0) {
+			if rp == nil || (rp.Killed == 0 && rp.ExitCode == 0 && def.Key != CauseInFlightExit) {
 				continue
 			}
-			if l := lastLine(rp.Output); l != "" && (def.Key == CauseSignalIgnored || def.Key == CauseShutdownTooSlow || def.Key == CauseGraceKill) {
+			if l := lastLine(rp.Output); l != "" && (def.Key == CauseSignalIgnored || def.Key == CauseShutdownTooSlow || def.Key == CauseGraceKill || def.Key == CauseInFlightExit) {
 				c.Evidence = append(c.Evidence, fmt.Sprintf("%s's last log line: %s", name, l))
 			}
 		}
