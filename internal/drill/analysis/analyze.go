@@ -203,6 +203,12 @@ func (a *analyzer) requests() {
 			rp.Failed++
 		}
 		f.Cause = Attribute(&f, lc, c)
+		if f.Cause == CauseBalancerLag && a.fallback(c) {
+			// The node knew the replica was terminating and sent the
+			// connection there anyway: no endpoint was ready (kube-proxy
+			// falls back to serving-but-terminating endpoints).
+			f.Cause = CauseNoEndpoint
+		}
 		a.add(f.Cause, f.Replica, 1)
 		a.res.Failures = append(a.res.Failures, f)
 	}
@@ -217,6 +223,20 @@ func (a *analyzer) requests() {
 		lr.AchievedRate = float64(lr.Sent-1) / span.Seconds()
 	}
 	a.res.Load = lr
+}
+
+// fallback reports whether c was routed to a replica its node already
+// saw as terminating.
+func (a *analyzer) fallback(c *trace.Conn) bool {
+	if c == nil {
+		return false
+	}
+	for _, v := range a.tr.Views {
+		if v.Node == c.Node && v.Replica == c.Replica && v.Terminating && v.Applied <= c.Accepted {
+			return true
+		}
+	}
+	return false
 }
 
 // Attribute names the cause of one failure, from the lifecycle of the
