@@ -2,10 +2,14 @@ package drill
 
 import (
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/lameduck-dev/lameduck/internal/drill/analysis"
+	"github.com/lameduck-dev/lameduck/internal/drill/backend"
+	"github.com/lameduck-dev/lameduck/internal/drill/local"
 	"github.com/lameduck-dev/lameduck/internal/drill/pod"
 )
 
@@ -240,6 +244,49 @@ func TestProgressLineCut(t *testing.T) {
 	} {
 		if got := cut(tc.in, tc.width); got != tc.want {
 			t.Errorf("cut(%q, %d) = %q, want %q", tc.in, tc.width, got, tc.want)
+		}
+	}
+}
+
+// recordingBackend wraps a backend, as a chaos mode or a test double would.
+type recordingBackend struct {
+	backend.Backend
+	mu      sync.Mutex
+	deleted []string
+}
+
+func (b *recordingBackend) Delete(name string) error {
+	b.mu.Lock()
+	b.deleted = append(b.deleted, name)
+	b.mu.Unlock()
+	return b.Backend.Delete(name)
+}
+
+func (b *recordingBackend) StopAll() { b.Backend.(interface{ StopAll() }).StopAll() }
+
+// TestBackendSeam: a drill runs against any backend.Backend given in
+// Config.Backend; here the local emulation wrapped by a recorder.
+func TestBackendSeam(t *testing.T) {
+	cfg := smallDrill(t, "wrapped backend", bin, "demo", "--delay", "10ms")
+	cfg.Env = append(lameduckEnv, "LAMEDUCK_DRAIN_DELAY=800ms")
+	var rb *recordingBackend
+	probe := cfg.Readiness
+	probe.Timeout, probe.SuccessThreshold, probe.FailureThreshold = time.Second, 1, 3
+	cfg.Backend = func(spec BackendSpec) (backend.Backend, error) {
+		lb, err := local.New(local.Options{
+			Command: cfg.Command, Env: spec.Env, Probe: probe, Grace: cfg.Grace, StopSignal: syscall.SIGTERM,
+			Nodes: cfg.Nodes, Lag: spec.Lag, Seed: cfg.Seed, Epoch: spec.Epoch, Events: spec.Events,
+		})
+		rb = &recordingBackend{Backend: lb}
+		return rb, err
+	}
+	res := runDrill(t, cfg)
+	if !res.Verdict.Pass || len(rb.deleted) != 2 {
+		t.Fatalf("verdict %q, deleted %q: want a pass through the wrapped backend, 2 deletions", res.Verdict.Summary, rb.deleted)
+	}
+	for _, rp := range res.Replicas {
+		if rp.Revision == 0 && (rp.Terminating == 0 || rp.Exited == 0) {
+			t.Errorf("old replica %s not deleted through the backend: %+v", rp.Name, rp.Replica)
 		}
 	}
 }
