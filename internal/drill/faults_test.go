@@ -190,12 +190,21 @@ func TestSlowShutdownOutlastsGrace(t *testing.T) {
 	if res.Verdict.Pass || causeCount(res, analysis.CauseShutdownTooSlow) != 1 || causeCount(res, analysis.CauseSignalIgnored) != 0 {
 		t.Fatalf("verdict %q, causes %+v: want %s, not %s", res.Verdict.Summary, res.Causes, analysis.CauseShutdownTooSlow, analysis.CauseSignalIgnored)
 	}
-	var grace bool
+	var grace []string
 	for _, a := range res.Advice {
-		grace = grace || (len(a.Flags) == 2 && a.Flags[0] == "--grace")
+		if len(a.Flags) == 2 && a.Flags[0] == "--grace" {
+			grace = a.Flags
+		}
 	}
-	if !grace {
+	if grace == nil {
 		t.Fatalf("advice %+v: want a longer grace period", res.Advice)
+	}
+	// The advised grace period, applied, passes.
+	fixed := cfg
+	applyAdvice(t, &fixed, grace)
+	t.Logf("re-running with %q", grace)
+	if again := runDrill(t, fixed); !again.Verdict.Pass {
+		t.Fatalf("the advised %q did not fix the service: %s", grace, again.Verdict.Summary)
 	}
 }
 
