@@ -1,0 +1,49 @@
+// Hover details for the timeline: failure marks read their row of the
+// run's details table (the marks are drawn in table order); every other
+// element carries its text in data-tip.
+(function () {
+  "use strict";
+  var tip = document.getElementById("tip");
+  var data = {}, marks = new WeakMap();
+  document.querySelectorAll("script.fdata").forEach(function (s) {
+    data[s.dataset.run] = JSON.parse(s.textContent);
+  });
+  document.querySelectorAll("svg.timeline").forEach(function (svg) {
+    svg.querySelectorAll(".fails use").forEach(function (m, i) { marks.set(m, i); });
+  });
+  function ms(v) { return v >= 1000 ? (v / 1000).toFixed(3) + "s" : v + "ms"; }
+  function failure(svg, i) {
+    var d = data[svg.dataset.run], r = d.f[i], s = d.s;
+    var lines = [];
+    lines.push("failed request" + (s[r[10]] ? " " + s[r[10]] : ""));
+    lines.push("sent at +" + (r[0] / 1000).toFixed(3) + "s, failed after " + ms(r[1]));
+    lines.push("replica: " + (s[r[2]] || "none (no endpoint or refused)") + ", balancer node " + r[7] +
+      (s[r[8]] ? ", " + s[r[8]] + " connection" : ""));
+    lines.push("class: " + s[r[3]] + (r[5] ? " (status " + r[5] + ")" : ""));
+    if (s[r[6]]) lines.push("error: " + s[r[6]]);
+    if (s[r[9]]) lines.push("moment: " + s[r[9]]);
+    lines.push("cause: " + s[r[4]]);
+    if (d.c[s[r[4]]]) lines.push(d.c[s[r[4]]]);
+    return lines.join("\n");
+  }
+  function show(e) {
+    var t = e.target, text = null;
+    if (marks.has(t)) {
+      text = failure(t.closest("svg.timeline"), marks.get(t));
+    } else {
+      var el = t.closest && t.closest("[data-tip]");
+      if (el) text = el.getAttribute("data-tip");
+    }
+    if (text === null) { tip.style.display = "none"; return; }
+    tip.textContent = text;
+    tip.style.display = "block";
+    var x = e.clientX + 14, y = e.clientY + 14;
+    var w = tip.offsetWidth, h = tip.offsetHeight;
+    if (x + w > window.innerWidth) x = Math.max(0, e.clientX - w - 14);
+    if (y + h > window.innerHeight) y = Math.max(0, e.clientY - h - 14);
+    tip.style.left = x + "px";
+    tip.style.top = y + "px";
+  }
+  document.addEventListener("mousemove", show);
+  document.addEventListener("mouseleave", function () { tip.style.display = "none"; });
+})();
