@@ -2,18 +2,22 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/lameduck-dev/lameduck/internal/drill"
+	"github.com/lameduck-dev/lameduck/internal/drill/analysis"
+	"github.com/lameduck-dev/lameduck/internal/drill/ledger"
+	"github.com/lameduck-dev/lameduck/internal/drill/report"
 	"github.com/lameduck-dev/lameduck/internal/drill/rollout"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -26,14 +30,14 @@ type drillFlags struct {
 	maxUnavailable   string
 	rollouts         int
 	readiness        string
-	readinessPeriod  time.Duration
-	readinessTimeout time.Duration
+	readinessPeriod  seconds
+	readinessTimeout seconds
 	readinessSuccess int
 	readinessFailure int
-	readinessDelay   time.Duration
-	minReady         time.Duration
-	grace            time.Duration
-	prestopSleep     time.Duration
+	readinessDelay   seconds
+	minReady         seconds
+	grace            seconds
+	prestopSleep     seconds
 	prestop          string
 	stopSignal       string
 	profile          string
@@ -41,23 +45,24 @@ type drillFlags struct {
 	nodes            int
 	seed             uint64
 	rate             int
-	duration         time.Duration
-	warmup           time.Duration
-	tail             time.Duration
+	duration         seconds
+	warmup           seconds
+	tail             seconds
 	method           string
 	path             string
 	body             string
 	headers          []string
-	timeout          time.Duration
+	timeout          seconds
 	workers          int
 	clients          int
 	redis            string
 	expectCounter    string
-	settle           time.Duration
+	ledger           string
+	settle           seconds
 	env              []string
-	startTimeout     time.Duration
+	startTimeout     seconds
 	jsonFile         string
-	demoDelay        time.Duration
+	demoDelay        seconds
 	demoVariant      string
 	protocol         string
 	grpcRetry        bool
@@ -77,7 +82,14 @@ var demoDefaults = map[string]string{
 	"method":           "POST",
 	"path":             "/incr",
 	"expect-counter":   "counter",
+	"ledger":           "redis:drill:ledger",
 	"start-timeout":    "15s",
+}
+
+// secs sets *p to d and returns it as a flag value.
+func secs(p *seconds, d time.Duration) *seconds {
+	*p = seconds(d)
+	return p
 }
 
 func newDrillCmd() *cobra.Command {
@@ -123,14 +135,14 @@ error (command not found, store unreachable, replicas that never get ready).`,
 	fl.StringVar(&f.maxUnavailable, "max-unavailable", rollout.DefaultMaxUnavailable, "rolling update maxUnavailable (number or percentage, rounded down)")
 	fl.IntVar(&f.rollouts, "rollouts", drill.DefaultRollouts, "rolling updates in a row")
 	fl.StringVar(&f.readiness, "readiness", drill.DefaultReadiness, "readiness probe: tcp, /path (HTTP GET on PORT) or admin:/path (on ADMIN_PORT)")
-	fl.DurationVar(&f.readinessPeriod, "readiness-period", drill.DefaultProbePeriod, "readiness periodSeconds")
-	fl.DurationVar(&f.readinessTimeout, "readiness-timeout", drill.DefaultProbeTimeout, "readiness timeoutSeconds")
+	fl.Var(secs(&f.readinessPeriod, drill.DefaultProbePeriod), "readiness-period", "readiness periodSeconds")
+	fl.Var(secs(&f.readinessTimeout, drill.DefaultProbeTimeout), "readiness-timeout", "readiness timeoutSeconds")
 	fl.IntVar(&f.readinessSuccess, "readiness-success", drill.DefaultProbeSuccess, "readiness successThreshold")
 	fl.IntVar(&f.readinessFailure, "readiness-failure", drill.DefaultProbeFailure, "readiness failureThreshold")
-	fl.DurationVar(&f.readinessDelay, "readiness-delay", 0, "readiness initialDelaySeconds")
-	fl.DurationVar(&f.minReady, "min-ready", 0, "minReadySeconds")
-	fl.DurationVar(&f.grace, "grace", drill.DefaultGrace, "terminationGracePeriodSeconds, counted from the start of preStop")
-	fl.DurationVar(&f.prestopSleep, "prestop-sleep", 0, "preStop sleep action")
+	fl.Var(secs(&f.readinessDelay, 0), "readiness-delay", "readiness initialDelaySeconds")
+	fl.Var(secs(&f.minReady, 0), "min-ready", "minReadySeconds")
+	fl.Var(secs(&f.grace, drill.DefaultGrace), "grace", "terminationGracePeriodSeconds, counted from the start of preStop")
+	fl.Var(secs(&f.prestopSleep, 0), "prestop-sleep", "preStop sleep action")
 	fl.StringVar(&f.prestop, "prestop", "", "preStop command, run with sh -c and POD_PID set")
 	fl.StringVar(&f.stopSignal, "stop-signal", "SIGTERM", "stop signal sent after preStop (e.g. SIGQUIT for unicorn or nginx)")
 	fl.StringVar(&f.profile, "profile", drill.DefaultProfile, "propagation profile: local, kube-proxy, ingress, cloud-lb")
@@ -138,25 +150,26 @@ error (command not found, store unreachable, replicas that never get ready).`,
 	fl.IntVar(&f.nodes, "nodes", drill.DefaultNodes, "balancer nodes, each with its own view and lag")
 	fl.Uint64Var(&f.seed, "seed", drill.DefaultSeed, "seed for endpoint choice, lag jitter and rollout victims")
 	fl.IntVar(&f.rate, "rate", drill.DefaultRate, "requests per second")
-	fl.DurationVar(&f.duration, "duration", 0, "minimum load duration (default: until the last deleted replica exited, plus --tail)")
-	fl.DurationVar(&f.warmup, "warmup", drill.DefaultWarmup, "load before the first rollout")
-	fl.DurationVar(&f.tail, "tail", drill.DefaultTail, "load after the last deleted replica exited")
+	fl.Var(secs(&f.duration, 0), "duration", "minimum load duration (default: until the last deleted replica exited, plus --tail)")
+	fl.Var(secs(&f.warmup, drill.DefaultWarmup), "warmup", "load before the first rollout")
+	fl.Var(secs(&f.tail, drill.DefaultTail), "tail", "load after the last deleted replica exited")
 	fl.StringVar(&f.protocol, "protocol", drill.ProtocolHTTP, "load protocol: http, or grpc (unary calls of the method named by --path, default "+drill.DefaultGRPCMethod+", on --clients connections)")
 	fl.BoolVar(&f.grpcRetry, "grpc-retry", false, "--protocol grpc: retry calls failing with UNAVAILABLE (up to 3 attempts), as gRPC clients should (off: the drill measures what a plain client sees)")
 	fl.StringVar(&f.method, "method", drill.DefaultMethod, "request method")
 	fl.StringVar(&f.path, "path", drill.DefaultPath, "request path")
 	fl.StringVar(&f.body, "body", "", "request body")
 	fl.StringArrayVar(&f.headers, "header", nil, "request header \"Name: value\" (repeatable)")
-	fl.DurationVar(&f.timeout, "timeout", drill.DefaultTimeout, "request timeout")
+	fl.Var(secs(&f.timeout, drill.DefaultTimeout), "timeout", "request timeout")
 	fl.IntVar(&f.workers, "workers", drill.DefaultWorkers, "maximum concurrent requests (and connections)")
 	fl.IntVar(&f.clients, "clients", drill.DefaultClients, "independent keep-alive clients the load is spread over (round-robin)")
 	fl.StringVar(&f.redis, "redis", "", "Redis address (default: an embedded store in the drill's process)")
-	fl.StringVar(&f.expectCounter, "expect-counter", "", "Redis key that must count every acknowledged (2xx) request")
-	fl.DurationVar(&f.settle, "settle", drill.DefaultSettle, "after the load, wait this long for the counter to stop changing")
+	fl.StringVar(&f.ledger, "ledger", "", "where the service commits request ids: redis:KEY (a hash, HINCRBY KEY <X-Request-Id> 1 with each write) or http://host:port/path listing them; see docs/drill.md")
+	fl.StringVar(&f.expectCounter, "expect-counter", "", "Redis key that must grow by the number of acknowledged (2xx) requests (weak: a net count; prefer --ledger)")
+	fl.Var(secs(&f.settle, drill.DefaultSettle), "settle", "after the load, read the ledger and counter until they stay unchanged this long")
 	fl.StringArrayVar(&f.env, "env", nil, "KEY=VALUE for every replica (repeatable)")
-	fl.DurationVar(&f.startTimeout, "start-timeout", drill.DefaultStartTimeout, "how long replicas may take to become ready")
+	fl.Var(secs(&f.startTimeout, drill.DefaultStartTimeout), "start-timeout", "how long replicas may take to become ready")
 	fl.StringVar(&f.jsonFile, "json", "", "write the full result (every event and failure) to this file")
-	fl.DurationVar(&f.demoDelay, "demo-delay", time.Second, "demo only: delay between the 200 OK and the increment")
+	fl.Var(secs(&f.demoDelay, time.Second), "demo-delay", "demo only: delay between the 200 OK and the increment")
 	fl.StringVar(&f.demoVariant, "demo-variant", "both", "demo only: both, naive or lameduck")
 	return cmd
 }
@@ -177,14 +190,21 @@ func parseSignal(s string) (syscall.Signal, error) {
 	return 0, fmt.Errorf("unknown stop signal %q: use e.g. SIGTERM, SIGQUIT, SIGINT", s)
 }
 
+func d(s seconds) time.Duration { return time.Duration(s) }
+
 // baseConfig turns the flags into a drill.Config (without the command).
 func baseConfig(f *drillFlags) (drill.Config, error) {
 	cfg := drill.Config{
 		Env: f.env, Replicas: f.replicas, MaxSurge: rollout.IntOrPercent(f.maxSurge), MaxUnavailable: rollout.IntOrPercent(f.maxUnavailable),
-		Rollouts: f.rollouts, MinReady: f.minReady, Grace: f.grace, PreStopSleep: f.prestopSleep, PreStopCommand: f.prestop,
-		Nodes: f.nodes, Seed: f.seed, Rate: f.rate, Duration: f.duration, Warmup: f.warmup, Tail: f.tail,
-		Protocol: f.protocol, GRPCRetry: f.grpcRetry, Method: strings.ToUpper(f.method), Path: f.path, Timeout: f.timeout, Workers: f.workers, Clients: f.clients,
-		RedisAddr: f.redis, ExpectCounter: f.expectCounter, Settle: f.settle, StartTimeout: f.startTimeout,
+		Rollouts: f.rollouts, MinReady: d(f.minReady), Grace: d(f.grace), PreStopSleep: d(f.prestopSleep), PreStopCommand: f.prestop,
+		Nodes: f.nodes, Seed: f.seed, Rate: f.rate, Duration: d(f.duration), Warmup: d(f.warmup), Tail: d(f.tail),
+		Protocol: f.protocol, GRPCRetry: f.grpcRetry, Method: strings.ToUpper(f.method), Path: f.path, Timeout: d(f.timeout), Workers: f.workers, Clients: f.clients,
+		RedisAddr: f.redis, Ledger: f.ledger, ExpectCounter: f.expectCounter, Settle: d(f.settle), StartTimeout: d(f.startTimeout),
+	}
+	if f.ledger != "" {
+		if _, err := ledger.Parse(f.ledger); err != nil {
+			return cfg, fmt.Errorf("--ledger: %v", err)
+		}
 	}
 	if f.rollouts < 1 {
 		return cfg, fmt.Errorf("--rollouts must be at least 1, not %d", f.rollouts)
@@ -205,8 +225,8 @@ func baseConfig(f *drillFlags) (drill.Config, error) {
 	if err != nil {
 		return cfg, err
 	}
-	probe.Period, probe.Timeout = f.readinessPeriod, f.readinessTimeout
-	probe.SuccessThreshold, probe.FailureThreshold, probe.InitialDelay = f.readinessSuccess, f.readinessFailure, f.readinessDelay
+	probe.Period, probe.Timeout = d(f.readinessPeriod), d(f.readinessTimeout)
+	probe.SuccessThreshold, probe.FailureThreshold, probe.InitialDelay = f.readinessSuccess, f.readinessFailure, d(f.readinessDelay)
 	cfg.Readiness = probe
 	if cfg.StopSignal, err = parseSignal(f.stopSignal); err != nil {
 		return cfg, err
@@ -242,6 +262,9 @@ func baseConfig(f *drillFlags) (drill.Config, error) {
 
 func runDrill(ctx context.Context, cmd *cobra.Command, f *drillFlags, args []string) error {
 	demo := len(args) == 0
+	if demo && cmd.ArgsLenAtDash() == 0 {
+		return usageError("drill: no command after --: give the command to drill, e.g. lameduck drill -- ./myservice, or nothing at all for the demo")
+	}
 	if demo {
 		for name, v := range demoDefaults {
 			if f.protocol == drill.ProtocolGRPC && (name == "method" || name == "path") {
@@ -254,22 +277,44 @@ func runDrill(ctx context.Context, cmd *cobra.Command, f *drillFlags, args []str
 			}
 		}
 		if !cmd.Flags().Changed("settle") {
-			f.settle = f.demoDelay + time.Second
+			f.settle = seconds(time.Duration(f.demoDelay) + time.Second)
 		}
 	} else if cmd.ArgsLenAtDash() != 0 {
 		return usageError("drill: put the command to drill after --, e.g. lameduck drill -- ./myservice (got %q)", args)
 	}
 	if f.protocol == drill.ProtocolGRPC && !cmd.Flags().Changed("path") {
-		f.path = drill.DefaultGRPCMethod // the demo's too (examples/counter.GRPCMethod)
+		f.path = drill.DefaultGRPCMethod // the demo's too (internal/demo.GRPCMethod)
+	}
+	if err := checkRanges(cmd, f); err != nil {
+		return usageError("drill: %v", err)
 	}
 	cfg, err := baseConfig(f)
 	if err != nil {
 		return usageError("drill: %v", err)
 	}
 	out := cmd.OutOrStdout()
+	// The JSON document goes to stdout with --json -; the text report
+	// then goes to stderr. A file is created before anything runs, so a
+	// bad path fails at once.
+	var jsonOut io.Writer
+	switch f.jsonFile {
+	case "":
+	case "-":
+		jsonOut, out = out, cmd.ErrOrStderr()
+	default:
+		file, err := os.Create(f.jsonFile)
+		if err != nil {
+			return usageError("drill: --json: %v", err)
+		}
+		defer file.Close()
+		jsonOut = file
+	}
 	var progress io.Writer
-	if term.IsTerminal(int(os.Stderr.Fd())) {
+	if fd := int(os.Stderr.Fd()); term.IsTerminal(fd) {
 		progress = os.Stderr
+		if w, _, err := term.GetSize(fd); err == nil && w > 0 {
+			cfg.Width = w
+		}
 	}
 	cfg.Progress = progress
 
@@ -284,15 +329,16 @@ func runDrill(ctx context.Context, cmd *cobra.Command, f *drillFlags, args []str
 		runs = []drill.Config{cfg}
 	}
 
-	var results []*drill.Result
+	var results []*analysis.Result
+	var docRuns []report.Run
 	for i, rc := range runs {
 		if demo && i == 0 {
-			fmt.Fprintln(out, "lameduck drill: the demo counter service, naive then with lameduck, through the same rollout under the same load")
+			report.Wrap(out, "", "", "lameduck drill: the demo counter service, naive then with lameduck, through the same rollout under the same load")
 		}
 		if progress == nil {
 			fmt.Fprintf(os.Stderr, "lameduck drill: running %s\n", rc.Name)
 		}
-		res, err := drill.Run(ctx, rc)
+		tr, err := drill.Run(ctx, rc)
 		if err != nil {
 			var se *drill.SetupError
 			if errors.As(err, &se) {
@@ -303,37 +349,31 @@ func runDrill(ctx context.Context, cmd *cobra.Command, f *drillFlags, args []str
 			}
 			return &exitError{code: 1, err: err}
 		}
+		res := analysis.Analyze(tr)
 		if i == 0 {
 			fmt.Fprintln(out, "settings:")
-			res.WriteSettings(out)
+			report.Settings(out, res)
 			fmt.Fprintln(out)
 		}
-		res.WriteText(out)
+		report.Text(out, res)
 		fmt.Fprintln(out)
 		results = append(results, res)
+		docRuns = append(docRuns, report.Run{Result: res, Trace: tr})
 	}
 	if len(results) > 1 {
 		fmt.Fprintln(out, "== side by side ==")
-		drill.WriteComparison(out, results)
+		report.Comparison(out, results)
 		fmt.Fprintln(out)
 	}
 	// The demo passes when the lameduck run is clean; a drill of a command
 	// when it is clean.
 	verdict := results[len(results)-1]
 	code := 0
-	if !verdict.Clean() {
+	if !verdict.Verdict.Pass {
 		code = 1
 	}
-	if f.jsonFile != "" {
-		doc := struct {
-			Runs     []*drill.Result `json:"runs"`
-			ExitCode int             `json:"exit_code"`
-		}{results, code}
-		b, err := json.MarshalIndent(doc, "", "  ")
-		if err == nil {
-			err = os.WriteFile(f.jsonFile, b, 0o644)
-		}
-		if err != nil {
+	if jsonOut != nil {
+		if err := report.JSON(jsonOut, docRuns, code); err != nil {
 			return usageError("drill: write --json: %v", err)
 		}
 	}
@@ -347,6 +387,71 @@ func runDrill(ctx context.Context, cmd *cobra.Command, f *drillFlags, args []str
 	if code != 0 {
 		return &exitError{code: code}
 	}
+	return nil
+}
+
+// checkRanges rejects zero and negative values: each error names the flag
+// and the range it accepts.
+func checkRanges(cmd *cobra.Command, f *drillFlags) error {
+	var errs []error
+	atLeast := func(name string, v, lo int) {
+		if v < lo {
+			errs = append(errs, fmt.Errorf("--%s %d: want an integer >= %d", name, v, lo))
+		}
+	}
+	atLeast("replicas", f.replicas, 1)
+	atLeast("rollouts", f.rollouts, 1)
+	atLeast("rate", f.rate, 1)
+	atLeast("nodes", f.nodes, 1)
+	atLeast("workers", f.workers, 1)
+	atLeast("clients", f.clients, 1)
+	atLeast("readiness-success", f.readinessSuccess, 1)
+	atLeast("readiness-failure", f.readinessFailure, 1)
+	positive := func(name string, d seconds) {
+		if d <= 0 {
+			errs = append(errs, fmt.Errorf("--%s %v: want a duration > 0 (e.g. 5s, or 5 for seconds)", name, time.Duration(d)))
+		}
+	}
+	positive("readiness-period", f.readinessPeriod)
+	positive("readiness-timeout", f.readinessTimeout)
+	positive("grace", f.grace)
+	positive("timeout", f.timeout)
+	positive("settle", f.settle)
+	positive("start-timeout", f.startTimeout)
+	notNegative := func(name string, d seconds) {
+		if d < 0 {
+			errs = append(errs, fmt.Errorf("--%s %v: want a duration >= 0", name, time.Duration(d)))
+		}
+	}
+	notNegative("readiness-delay", f.readinessDelay)
+	notNegative("min-ready", f.minReady)
+	notNegative("prestop-sleep", f.prestopSleep)
+	notNegative("duration", f.duration)
+	notNegative("warmup", f.warmup)
+	notNegative("tail", f.tail)
+	notNegative("demo-delay", f.demoDelay)
+	if f.prestopSleep > 0 && f.prestop != "" {
+		errs = append(errs, errors.New("--prestop-sleep and --prestop: give one preStop hook, not both"))
+	}
+	return errors.Join(errs...)
+}
+
+// seconds is a duration flag that also accepts plain seconds ("30", "0.5"),
+// as the LAMEDUCK_* environment variables do.
+type seconds time.Duration
+
+func (s *seconds) String() string { return time.Duration(*s).String() }
+func (s *seconds) Type() string   { return "duration" }
+func (s *seconds) Set(v string) error {
+	if d, err := time.ParseDuration(v); err == nil {
+		*s = seconds(d)
+		return nil
+	}
+	x, err := strconv.ParseFloat(v, 64)
+	if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
+		return fmt.Errorf("invalid duration %q: want e.g. 5s, 500ms or plain seconds like 5", v)
+	}
+	*s = seconds(time.Duration(x * float64(time.Second)))
 	return nil
 }
 
@@ -392,7 +497,12 @@ func demoRuns(cmd *cobra.Command, f *drillFlags, cfg drill.Config) ([]drill.Conf
 		p.Period, p.Timeout = cfg.Readiness.Period, cfg.Readiness.Timeout
 		p.SuccessThreshold, p.FailureThreshold, p.InitialDelay = cfg.Readiness.SuccessThreshold, cfg.Readiness.FailureThreshold, cfg.Readiness.InitialDelay
 		naive.Readiness = p
+		lp, _ := drill.ParseReadiness("admin:/readyz")
+		lp.Period, lp.Timeout = p.Period, p.Timeout
+		lp.SuccessThreshold, lp.FailureThreshold, lp.InitialDelay = p.SuccessThreshold, p.FailureThreshold, p.InitialDelay
+		lame.Readiness = lp
 	}
+	lame.Lameduck = true
 	switch f.demoVariant {
 	case "both":
 		return []drill.Config{naive, lame}, nil

@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/lameduck-dev/lameduck/internal/drill/ledger"
 	"github.com/lameduck-dev/lameduck/internal/drill/pod"
 	"github.com/lameduck-dev/lameduck/internal/drill/rollout"
 )
@@ -81,7 +82,7 @@ const (
 	DefaultProbeTimeout = 1 * time.Second  // timeoutSeconds
 	DefaultProbeSuccess = 1                // successThreshold
 	DefaultProbeFailure = 3                // failureThreshold
-	DefaultReadiness    = "admin:/readyz"
+	DefaultReadiness    = "auto"
 	DefaultNodes        = 3
 	DefaultRate         = 100
 	DefaultWarmup       = 2 * time.Second
@@ -148,23 +149,44 @@ type Config struct {
 	Workers   int           // max concurrent requests = max connections
 	Clients   int           // independent keep-alive clients the requests are spread over
 
-	RedisAddr     string // "" = embedded store
-	ExpectCounter string // Redis key counting acknowledged requests; "" = no verification
-	Settle        time.Duration
+	RedisAddr string // "" = embedded store
+	// Ledger is where the service commits request ids: "redis:KEY" (a
+	// Redis hash, id -> commits) or an http(s) URL listing them; "" = no
+	// ledger. See package ledger for the contract.
+	Ledger string
+	ledger ledger.Spec
+	// ExpectCounter is a Redis key that must grow by the number of
+	// acknowledged requests: the weak check (a net count), "" = none.
+	ExpectCounter string
+	// Settle is how long the ledger (and counter) must stay unchanged
+	// after the load before they are compared; they are read for at
+	// least that long, whatever they say.
+	Settle time.Duration
+	// Lameduck says the service is built on the lameduck library (the
+	// demo): advice may name its settings. Detected when the admin
+	// port answers /phase.
+	Lameduck bool
 
 	StartTimeout time.Duration
 
 	// Progress, when set, receives a live status line (use only on a terminal).
 	Progress io.Writer
+	// Width is the terminal's width in columns: the progress line is cut
+	// to it (0: 80).
+	Width int
 	// Header lines shown at the top of the report (e.g. the demo's numbers).
 	Notes []string
 }
 
-// ParseReadiness parses the --readiness value: "tcp", "/path" (HTTP GET on
-// PORT) or "admin:/path" (HTTP GET on ADMIN_PORT).
+// ParseReadiness parses the --readiness value: "auto" (admin:/readyz
+// when the service answers it, else tcp: decided on a trial replica
+// before the drill), "tcp", "/path" (HTTP GET on PORT) or "admin:/path"
+// (HTTP GET on ADMIN_PORT).
 func ParseReadiness(s string) (pod.Probe, error) {
 	p := pod.Probe{Kind: "http"}
 	switch {
+	case s == "auto":
+		p.Kind = ""
 	case s == "tcp":
 		p.Kind = "tcp"
 	case strings.HasPrefix(s, "admin:/"):
@@ -190,9 +212,6 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Rollouts == 0 {
 		c.Rollouts = DefaultRollouts
-	}
-	if c.Readiness.Kind == "" {
-		c.Readiness, _ = ParseReadiness(DefaultReadiness)
 	}
 	if c.Readiness.Period == 0 {
 		c.Readiness.Period = DefaultProbePeriod
@@ -254,7 +273,7 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-func (c Config) validate() error {
+func (c *Config) validate() error {
 	var errs []error
 	if len(c.Command) == 0 {
 		errs = append(errs, errors.New("no command to drill"))
@@ -282,6 +301,16 @@ func (c Config) validate() error {
 	}
 	if _, _, err := rollout.Fenceposts(c.Replicas, c.MaxSurge, c.MaxUnavailable); err != nil {
 		errs = append(errs, err)
+	}
+	if c.Ledger != "" {
+		spec, err := ledger.Parse(c.Ledger)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		c.ledger = spec
+	}
+	if c.Timeout <= 0 || c.Settle <= 0 || c.StartTimeout <= 0 {
+		errs = append(errs, errors.New("timeout, settle and start timeout must be > 0"))
 	}
 	switch c.Protocol {
 	case ProtocolHTTP:

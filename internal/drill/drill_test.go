@@ -12,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lameduck-dev/lameduck/internal/drill/analysis"
 	"github.com/lameduck-dev/lameduck/internal/drill/pod"
+	"github.com/lameduck-dev/lameduck/internal/drill/report"
 	"github.com/lameduck-dev/lameduck/internal/redistest"
 	"go.uber.org/goleak"
 )
@@ -65,6 +67,7 @@ func smallDrill(t *testing.T, name string, argv ...string) Config {
 		Timeout:       5 * time.Second,
 		Workers:       64,
 		RedisAddr:     srv.Addr,
+		Ledger:        "redis:drill:ledger",
 		ExpectCounter: "counter",
 		Settle:        time.Second,
 		StartTimeout:  20 * time.Second,
@@ -76,23 +79,24 @@ func smallDrill(t *testing.T, name string, argv ...string) Config {
 // default, which would leave nothing for the increments).
 var lameduckEnv = []string{"LAMEDUCK_FLUSH_TIMEOUT=500ms", "LAMEDUCK_CLOSE_TIMEOUT=500ms"}
 
-func runDrill(t *testing.T, cfg Config) *Result {
+func runDrill(t *testing.T, cfg Config) *analysis.Result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	res, err := Run(ctx, cfg)
+	tr, err := Run(ctx, cfg)
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	if t.Failed() || testing.Verbose() {
-		var b strings.Builder
-		res.WriteText(&b)
-		t.Log("\n" + b.String())
-	}
+	res := analysis.Analyze(tr)
+	t.Cleanup(func() {
+		if t.Failed() || testing.Verbose() {
+			t.Log("\n" + reportText(res))
+		}
+	})
 	return res
 }
 
-func causeCount(res *Result, key string) int64 {
+func causeCount(res *analysis.Result, key string) int64 {
 	for _, c := range res.Causes {
 		if c.Key == key {
 			return c.Count
@@ -101,9 +105,9 @@ func causeCount(res *Result, key string) int64 {
 	return 0
 }
 
-func report(res *Result) string {
+func reportText(res *analysis.Result) string {
 	var b strings.Builder
-	res.WriteText(&b)
+	report.Text(&b, res)
 	return b.String()
 }
 
@@ -114,14 +118,20 @@ func TestNaiveServiceLosesAcknowledgedWork(t *testing.T) {
 	cfg.Readiness.Admin, cfg.Readiness.Path = false, "/healthz"
 	res := runDrill(t, cfg)
 	if res.Clean() {
-		t.Fatalf("the naive service passed the drill:\n%s", report(res))
+		t.Fatalf("the naive service passed the drill:\n%s", reportText(res))
 	}
-	v := res.Verification
-	if v == nil || v.Acked == 0 || v.Lost == 0 || v.Counted+v.Lost != v.Acked {
-		t.Fatalf("verification = %+v, want acknowledged increments lost:\n%s", v, report(res))
+	l := res.Ledger
+	if l == nil || l.Acked == 0 || l.Lost == 0 || l.Duplicated != 0 {
+		t.Fatalf("ledger = %+v, want acknowledged writes lost:\n%s", l, reportText(res))
 	}
-	if causeCount(res, CauseLostAcks) != v.Lost {
-		t.Fatalf("cause %s = %d, want %d:\n%s", CauseLostAcks, causeCount(res, CauseLostAcks), v.Lost, report(res))
+	if c := res.Counter; c == nil || c.Missing != l.Lost {
+		t.Fatalf("counter = %+v, want %d missing as the ledger says", c, l.Lost)
+	}
+	if causeCount(res, analysis.CauseLostAtExit) != l.Lost {
+		t.Fatalf("cause %s = %d, want %d:\n%s", analysis.CauseLostAtExit, causeCount(res, analysis.CauseLostAtExit), l.Lost, reportText(res))
+	}
+	if len(l.Examples) == 0 || l.Examples[0].Replica == "" || l.Examples[0].Conn == 0 {
+		t.Fatalf("lost requests not named with their replica and connection: %+v", l.Examples)
 	}
 	deleted := 0
 	for _, rp := range res.Replicas {
@@ -144,11 +154,11 @@ func TestLameduckServiceWithDrainDelayLosesNothing(t *testing.T) {
 	cfg.Env = append(lameduckEnv, "LAMEDUCK_DRAIN_DELAY=800ms")
 	res := runDrill(t, cfg)
 	if !res.Clean() {
-		t.Fatalf("the lameduck service failed the drill:\n%s", report(res))
+		t.Fatalf("the lameduck service failed the drill:\n%s", reportText(res))
 	}
-	v := res.Verification
-	if v == nil || v.Acked < 100 || v.Counted != v.Acked {
-		t.Fatalf("verification = %+v, want every acknowledged increment counted:\n%s", v, report(res))
+	l := res.Ledger
+	if l == nil || l.Acked < 100 || l.Committed != l.Acked || l.Lost+l.Duplicated+l.Phantom != 0 {
+		t.Fatalf("ledger = %+v, want every acknowledged write committed once:\n%s", l, reportText(res))
 	}
 	deleted := 0
 	for _, rp := range res.Replicas {
@@ -159,7 +169,7 @@ func TestLameduckServiceWithDrainDelayLosesNothing(t *testing.T) {
 		if rp.ExitCode != 0 || rp.Killed != 0 {
 			t.Errorf("replica %s: exit code %d, SIGKILL at %v; want a clean exit", rp.Name, rp.ExitCode, rp.Killed)
 		}
-		if rp.Readiness != "went-unready" {
+		if rp.Readiness != analysis.ReadinessWentUnready {
 			t.Errorf("replica %s: readiness while terminating = %q, want went-unready", rp.Name, rp.Readiness)
 		}
 		if took := rp.Exited - rp.SignalSent; took < 800*time.Millisecond {
@@ -182,30 +192,29 @@ func TestNoDrainDelayWhileBalancerLags(t *testing.T) {
 	cfg.Header = map[string][]string{"Connection": {"close"}}
 	res := runDrill(t, cfg)
 	if res.Clean() {
-		t.Fatalf("no failures without a drain delay:\n%s", report(res))
+		t.Fatalf("no failures without a drain delay:\n%s", reportText(res))
 	}
-	if n := res.Load.ByClass[ClassRefused] + res.Load.ByClass[ClassReset]; n == 0 {
-		t.Fatalf("no refused/reset connections:\n%s", report(res))
+	if n := res.Load.ByClass[analysis.ClassRefused] + res.Load.ByClass[analysis.ClassReset]; n == 0 {
+		t.Fatalf("no refused/reset connections:\n%s", reportText(res))
 	}
-	if causeCount(res, CauseBalancerLag) == 0 {
-		t.Fatalf("no failure attributed to %s:\n%s", CauseBalancerLag, report(res))
+	if causeCount(res, analysis.CauseBalancerLag) == 0 {
+		t.Fatalf("no failure attributed to %s:\n%s", analysis.CauseBalancerLag, reportText(res))
 	}
 	for _, f := range res.Failures {
-		if f.Class == ClassRefused && f.Replica == "" {
+		if f.Class == analysis.ClassRefused && f.Replica == "" {
 			t.Errorf("refused request %s not tied to a replica", f.ID)
 		}
 	}
-	if v := res.Verification; v == nil || v.Lost != 0 {
-		t.Fatalf("verification = %+v: lameduck still waits for its tasks, nothing acknowledged may be lost", v)
+	if l := res.Ledger; l == nil || l.Lost != 0 {
+		t.Fatalf("ledger = %+v: lameduck still waits for its tasks, nothing acknowledged may be lost", l)
 	}
-	found := false
+	var kube, lib bool
 	for _, a := range res.Advice {
-		if strings.Contains(a, "LAMEDUCK_DRAIN_DELAY=") {
-			found = true
-		}
+		kube = kube || (a.Kind == analysis.AdviceKubernetes && strings.Contains(a.Text, "preStop sleep"))
+		lib = lib || (a.Kind == analysis.AdviceLameduck && strings.Contains(a.Text, "LAMEDUCK_DRAIN_DELAY="))
 	}
-	if !found {
-		t.Fatalf("no drain delay advice: %q", res.Advice)
+	if !kube || !lib || res.Advice[0].Kind != analysis.AdviceKubernetes {
+		t.Fatalf("advice %+v: want the preStop sleep first, then the lameduck drain delay", res.Advice)
 	}
 }
 
@@ -220,14 +229,14 @@ func TestIgnoredStopSignalIsKilled(t *testing.T) {
 	cfg.Grace = time.Second
 	cfg.PreStopCommand = "echo $POD_PID >> " + pidFile
 	res := runDrill(t, cfg)
-	var old *Replica
+	var old *analysis.Replica
 	for i := range res.Replicas {
 		if res.Replicas[i].Terminating > 0 {
 			old = &res.Replicas[i]
 		}
 	}
 	if old == nil {
-		t.Fatalf("no replica was deleted:\n%s", report(res))
+		t.Fatalf("no replica was deleted:\n%s", reportText(res))
 	}
 	if old.Killed == 0 || old.ExitSignal != "SIGKILL" {
 		t.Fatalf("replica %s: SIGKILL at %v, exit signal %q; want killed at the grace deadline", old.Name, old.Killed, old.ExitSignal)
@@ -235,8 +244,11 @@ func TestIgnoredStopSignalIsKilled(t *testing.T) {
 	if after := old.Killed - old.SignalSent; after < 1900*time.Millisecond {
 		t.Fatalf("SIGKILL %v after the stop signal, want at least the 2s minimum", after)
 	}
-	if causeCount(res, CauseSIGKILLOnly) != 1 {
-		t.Fatalf("cause %s not reported:\n%s", CauseSIGKILLOnly, report(res))
+	if causeCount(res, analysis.CauseSignalIgnored) != 1 {
+		t.Fatalf("cause %s not reported:\n%s", analysis.CauseSignalIgnored, reportText(res))
+	}
+	if res.Verdict.Pass {
+		t.Fatalf("a replica that ignored SIGTERM and was SIGKILLed passed the drill:\n%s", reportText(res))
 	}
 	b, err := os.ReadFile(pidFile)
 	if err != nil {

@@ -10,13 +10,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lameduck-dev/lameduck/internal/drill/analysis"
+	"github.com/lameduck-dev/lameduck/internal/drill/trace"
 	"github.com/lameduck-dev/lameduck/internal/redistest"
 )
 
 // grpcDemo runs `lameduck drill --protocol grpc` on one variant of the
 // demo (a small rollout of a few seconds against a real redis-server) and
 // returns the CLI's exit code and its --json result.
-func grpcDemo(t *testing.T, variant string, extra ...string) (int, *Result) {
+func grpcDemo(t *testing.T, variant string, extra ...string) (int, *analysis.Result) {
 	t.Helper()
 	srv := redistest.Start(t)
 	out := filepath.Join(t.TempDir(), "drill.json")
@@ -47,10 +49,11 @@ func grpcDemo(t *testing.T, variant string, extra ...string) (int, *Result) {
 		t.Fatalf("no --json (exit %d): %v\n%s", code, err, text)
 	}
 	var doc struct {
-		Runs     []*Result `json:"runs"`
-		ExitCode int       `json:"exit_code"`
+		Schema   int                `json:"schema"`
+		Runs     []*analysis.Result `json:"runs"`
+		ExitCode int                `json:"exit_code"`
 	}
-	if err := json.Unmarshal(b, &doc); err != nil || len(doc.Runs) != 1 {
+	if err := json.Unmarshal(b, &doc); err != nil || len(doc.Runs) != 1 || doc.Schema != trace.SchemaVersion {
 		t.Fatalf("--json: %v, %d runs\n%s", err, len(doc.Runs), text)
 	}
 	if t.Failed() || testing.Verbose() || code != doc.ExitCode {
@@ -65,11 +68,11 @@ func grpcDemo(t *testing.T, variant string, extra ...string) (int, *Result) {
 func TestGRPCLameduckCounterLosesNothing(t *testing.T) {
 	code, res := grpcDemo(t, "lameduck")
 	if code != 0 || !res.Clean() {
-		t.Fatalf("exit %d, want 0; failed %d, verification %+v", code, res.Load.Failed, res.Verification)
+		t.Fatalf("exit %d, want 0; failed %d, ledger %+v", code, res.Load.Failed, res.Ledger)
 	}
-	v := res.Verification
-	if v == nil || v.Acked < 100 || v.Counted != v.Acked {
-		t.Fatalf("verification = %+v, want every acknowledged increment counted", v)
+	l := res.Ledger
+	if l == nil || l.Acked < 100 || l.Committed != l.Acked || l.Lost+l.Duplicated != 0 {
+		t.Fatalf("ledger = %+v, want every acknowledged call committed once", l)
 	}
 	if res.Load.Method == "" || res.Load.Path != DefaultGRPCMethod {
 		t.Fatalf("load %q %q, want gRPC calls of %s", res.Load.Method, res.Load.Path, DefaultGRPCMethod)
@@ -98,11 +101,11 @@ func TestGRPCNaiveCounterFails(t *testing.T) {
 	if code != 1 || res.Clean() {
 		t.Fatalf("exit %d, want 1 (the naive service passed)", code)
 	}
-	v := res.Verification
-	if v == nil || v.Acked == 0 || (v.Lost == 0 && res.Load.Failed == 0) {
-		t.Fatalf("verification = %+v, failed %d: want lost increments or failed calls", v, res.Load.Failed)
+	l := res.Ledger
+	if l == nil || l.Acked == 0 || (l.Lost == 0 && res.Load.Failed == 0) {
+		t.Fatalf("ledger = %+v, failed %d: want lost increments or failed calls", l, res.Load.Failed)
 	}
-	if v.Lost == 0 {
+	if l.Lost == 0 {
 		t.Errorf("no acknowledged increment lost (failed calls: %d); the naive service should lose the increments pending at SIGTERM", res.Load.Failed)
 	}
 }

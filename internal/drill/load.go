@@ -3,14 +3,17 @@ package drill
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptrace"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
+	"github.com/lameduck-dev/lameduck/internal/drill/trace"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 	"google.golang.org/grpc/codes"
 )
@@ -20,23 +23,25 @@ const RequestIDHeader = "X-Request-Id"
 
 // request is what the drill knows about one request.
 type request struct {
-	Seq      uint64
-	ID       string
-	Start    time.Time
-	Latency  time.Duration
-	Code     int
-	Err      string
-	errv     error      // typed transport error, when the transport returned one
-	Local    string     // client's local address of the connection used
-	Reused   bool       // keep-alive connection reused
-	DialFail bool       // the connection could not be established
-	GRPC     bool       // a gRPC call (--protocol grpc)
-	Status   codes.Code // its gRPC status, when it failed
+	Seq        uint64
+	ID         string
+	Start      time.Time
+	Latency    time.Duration
+	Code       int
+	Err        string
+	errv       error      // typed transport error, when the transport returned one
+	Local      string     // client's local address of the connection used
+	Reused     bool       // keep-alive connection reused
+	DialFail   bool       // the connection could not be established
+	Unfinished bool       // no result when the drill stopped waiting
+	GRPC       bool       // a gRPC call (--protocol grpc)
+	Status     codes.Code // its gRPC status, when it failed
 }
 
 // connInfo is recorded by the tracing transport, keyed by vegeta's sequence.
 type connInfo struct {
 	id     string
+	start  time.Time
 	local  string
 	reused bool
 	err    error
@@ -53,7 +58,7 @@ type tracingTransport struct {
 
 func (t *tracingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	seq, _ := strconv.ParseUint(req.Header.Get("X-Vegeta-Seq"), 10, 64)
-	ci := &connInfo{id: req.Header.Get(RequestIDHeader)}
+	ci := &connInfo{id: req.Header.Get(RequestIDHeader), start: time.Now()}
 	t.mu.Lock()
 	t.info[seq] = ci
 	t.mu.Unlock()
@@ -181,5 +186,42 @@ func (l *load) stop(ctx context.Context) []request {
 	l.closeConns()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return append([]request(nil), l.reqs...)
+	out := append([]request(nil), l.reqs...)
+	if l.tr != nil {
+		// Requests sent but without a result: cut by the drill's own
+		// end-of-run teardown.
+		l.tr.mu.Lock()
+		for seq, ci := range l.tr.info {
+			out = append(out, request{Seq: seq, ID: ci.id, Start: ci.start, Local: ci.local, Reused: ci.reused, Unfinished: true})
+		}
+		l.tr.mu.Unlock()
+	}
+	return out
+}
+
+// trace converts q for the trace, naming what its typed error said.
+func (q request) trace(epoch time.Time) trace.Request {
+	t := trace.Request{Seq: q.Seq, ID: q.ID, Start: q.Start.Sub(epoch), Code: q.Code, Error: q.Err,
+		Local: q.Local, Reused: q.Reused, DialFail: q.DialFail, Unfinished: q.Unfinished}
+	if !q.Unfinished {
+		t.End = t.Start + q.Latency
+	}
+	if q.GRPC {
+		t.GRPCCode = q.Status.String()
+		t.Code = 0
+	}
+	var errno syscall.Errno
+	var ne net.Error
+	switch {
+	case q.errv == nil:
+	case errors.As(q.errv, &errno) && errno == syscall.ECONNREFUSED:
+		t.Transport = trace.TransportRefused
+	case errors.As(q.errv, &errno) && (errno == syscall.ECONNRESET || errno == syscall.EPIPE):
+		t.Transport = trace.TransportReset
+	case errors.Is(q.errv, io.EOF) || errors.Is(q.errv, io.ErrUnexpectedEOF):
+		t.Transport = trace.TransportEOF
+	case errors.As(q.errv, &ne) && ne.Timeout():
+		t.Transport = trace.TransportTimeout
+	}
+	return t
 }

@@ -1,7 +1,10 @@
-// Package drill runs the rolling-update experiment on one machine: replicas
-// of a command behind a kube-proxy-like balancer, constant-rate load, one or
-// more rolling updates with the kubelet's termination sequence, and a
-// verification of acknowledged writes against a Redis-protocol store.
+// Package drill runs the rolling-update experiment: replicas of a command
+// made by a backend (the local emulation: processes behind a
+// kube-proxy-like balancer), constant-rate load with a unique id per
+// request, one or more rolling updates with the kubelet's termination
+// order, and a reconciliation of acknowledged requests with the ids the
+// store committed. Run records everything into one trace.Trace; the
+// analysis package turns it into a verdict.
 //
 // See docs/drill.md for the user manual, the report and the JSON schema.
 package drill
@@ -11,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"os/exec"
 	"slices"
@@ -19,10 +23,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/lameduck-dev/lameduck/internal/drill/balancer"
+	"github.com/lameduck-dev/lameduck/internal/drill/backend"
+	"github.com/lameduck-dev/lameduck/internal/drill/ledger"
+	"github.com/lameduck-dev/lameduck/internal/drill/local"
 	"github.com/lameduck-dev/lameduck/internal/drill/pod"
 	"github.com/lameduck-dev/lameduck/internal/drill/rollout"
-	"github.com/lameduck-dev/lameduck/internal/freeport"
+	"github.com/lameduck-dev/lameduck/internal/drill/trace"
 )
 
 // SetupError is a usage or setup problem (command not found, store
@@ -36,31 +42,21 @@ func setupErr(format string, args ...any) error {
 	return &SetupError{Err: fmt.Errorf(format, args...)}
 }
 
-// Step is one action of the rollout controller.
-type Step struct {
-	At      time.Duration `json:"at"`
-	Rollout int           `json:"rollout"`
-	Index   int           `json:"step"`
-	Action  string        `json:"action"` // "create" or "delete"
-	Replica string        `json:"replica"`
-}
-
 type runner struct {
 	cfg   Config
 	epoch time.Time
-	bal   *balancer.Balancer
+	be    backend.Backend
 	st    *store
+	runID string
 
 	rngMu sync.Mutex
 	rng   *rand.Rand
 	noLag bool
 
 	mu       sync.Mutex
-	pods     []*pod.Pod // every pod ever started, in start order
-	events   []Event
-	steps    []Step
-	rollouts []RolloutReport
-	nextName int
+	events   []trace.Event
+	steps    []trace.Step
+	rollouts []trace.Rollout
 	phase    string
 	load     *load
 }
@@ -68,8 +64,12 @@ type runner struct {
 func (r *runner) since() time.Duration { return time.Since(r.epoch) }
 
 func (r *runner) event(kind, replica, detail string) {
+	r.record(trace.Event{At: r.since(), Replica: replica, Kind: kind, Detail: detail})
+}
+
+func (r *runner) record(e trace.Event) {
 	r.mu.Lock()
-	r.events = append(r.events, Event{At: r.since(), Replica: replica, Kind: kind, Detail: detail})
+	r.events = append(r.events, e)
 	r.mu.Unlock()
 }
 
@@ -114,6 +114,9 @@ func (r *runner) env(port, admin int) []string {
 		"LAMEDUCK_ADMIN_ADDR=127.0.0.1:"+strconv.Itoa(admin),
 		"REDIS_ADDR="+r.st.Addr,
 	)
+	if r.cfg.ledger.Kind == "redis" {
+		env = append(env, "LEDGER_KEY="+r.cfg.ledger.Key)
+	}
 	// Tell a lameduck service the budget of the emulated pod, as its
 	// manifest would.
 	if !has("LAMEDUCK_GRACE_PERIOD") {
@@ -123,77 +126,6 @@ func (r *runner) env(port, admin int) []string {
 		env = append(env, "LAMEDUCK_PRESTOP="+r.cfg.PreStopSleep.String())
 	}
 	return append(env, r.cfg.Env...)
-}
-
-func endpointOf(p *pod.Pod) balancer.Endpoint {
-	ready, _, serving, terminating, exited := p.State()
-	return balancer.Endpoint{
-		ID:          p.Name(),
-		Addr:        p.Addr(),
-		Ready:       ready && !terminating,
-		Serving:     serving,
-		Terminating: terminating,
-		Removed:     exited,
-	}
-}
-
-func (r *runner) startPod(rev int) (*pod.Pod, error) {
-	port, err := freeport.Port()
-	if err != nil {
-		return nil, err
-	}
-	admin, err := freeport.Port()
-	if err != nil {
-		return nil, err
-	}
-	r.mu.Lock()
-	r.nextName++
-	name := fmt.Sprintf("r%d-%d", rev, r.nextName)
-	r.mu.Unlock()
-	p, err := pod.Start(pod.Spec{
-		Name:           name,
-		Revision:       rev,
-		Argv:           r.cfg.Command,
-		Env:            r.env(port, admin),
-		Port:           port,
-		AdminPort:      admin,
-		Probe:          r.cfg.Readiness,
-		MinReady:       r.cfg.MinReady,
-		Grace:          r.cfg.Grace,
-		PreStopSleep:   r.cfg.PreStopSleep,
-		PreStopCommand: r.cfg.PreStopCommand,
-		StopSignal:     r.cfg.StopSignal,
-		Epoch:          r.epoch,
-		OnChange:       func(p *pod.Pod) { r.bal.Update(endpointOf(p)) },
-		OnEvent: func(e pod.Event) {
-			r.mu.Lock()
-			r.events = append(r.events, Event(e))
-			r.mu.Unlock()
-		},
-	})
-	if err != nil {
-		return nil, err
-	}
-	r.mu.Lock()
-	r.pods = append(r.pods, p)
-	r.mu.Unlock()
-	return p, nil
-}
-
-func (r *runner) allPods() []*pod.Pod {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return slices.Clone(r.pods)
-}
-
-// killAll kills every replica that still runs (cleanup) and waits.
-func (r *runner) killAll() {
-	var wg sync.WaitGroup
-	for _, p := range r.allPods() {
-		wg.Add(1)
-		go func() { defer wg.Done(); p.Kill() }()
-	}
-	wg.Wait()
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
@@ -207,27 +139,35 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
+func (r *runner) state(name string) (backend.State, bool) {
+	for _, s := range r.be.Replicas() {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return backend.State{}, false
+}
+
 // startInitial starts the first replicas and waits until all are available.
 func (r *runner) startInitial(ctx context.Context) error {
-	var started []*pod.Pod
+	var started []string
 	for range r.cfg.Replicas {
-		p, err := r.startPod(0)
+		name, err := r.be.Start(ctx, 0)
 		if err != nil {
 			return setupErr("cannot start %q: %v", r.cfg.Command[0], err)
 		}
-		started = append(started, p)
+		started = append(started, name)
 	}
 	deadline := time.After(r.cfg.StartTimeout)
 	for {
 		n := 0
-		for _, p := range started {
-			_, available, _, _, exited := p.State()
-			if exited {
-				lc := p.Lifecycle()
+		for _, name := range started {
+			s, _ := r.state(name)
+			if s.Exited {
 				return setupErr("replica %s exited at start-up (%s) before becoming ready; its output ends with:\n%s",
-					p.Name(), exitText(lc), indent(lastLines(lc.OutputTail, 15)))
+					s.Name, s.ExitText, indent(lastLines(s.Output, 15)))
 			}
-			if available {
+			if s.Available {
 				n++
 			}
 		}
@@ -239,9 +179,9 @@ func (r *runner) startInitial(ctx context.Context) error {
 			return ctx.Err()
 		case <-deadline:
 			var b strings.Builder
-			for _, p := range started {
-				if ready, _, _, _, _ := p.State(); !ready {
-					fmt.Fprintf(&b, "\n  %s: output ends with:\n%s", p.Name(), indent(lastLines(p.Output(), 8)))
+			for _, name := range started {
+				if s, _ := r.state(name); !s.Ready {
+					fmt.Fprintf(&b, "\n  %s: output ends with:\n%s", s.Name, indent(lastLines(s.Output, 8)))
 				}
 			}
 			return setupErr("replicas not ready after %v (readiness probe %s; use --readiness tcp, /path on PORT or admin:/path on ADMIN_PORT to match the service):%s",
@@ -255,63 +195,61 @@ func (r *runner) startInitial(ctx context.Context) error {
 // Deployment controller's arithmetic.
 func (r *runner) rollout(ctx context.Context, rev int) error {
 	surge, unavail, _ := rollout.Fenceposts(r.cfg.Replicas, r.cfg.MaxSurge, r.cfg.MaxUnavailable)
-	rep := RolloutReport{Index: rev, Started: r.since()}
-	r.event("rollout-start", "", fmt.Sprintf("rollout %d: maxSurge %d, maxUnavailable %d", rev, surge, unavail))
+	ro := trace.Rollout{Index: rev, Started: r.since()}
+	r.event(trace.EventRolloutStart, "", fmt.Sprintf("rollout %d: maxSurge %d, maxUnavailable %d", rev, surge, unavail))
 	step := 0
 	failedStarts := 0
 	lastProgress := time.Now()
-	var deleted = map[*pod.Pod]bool{}
+	deleted := map[string]bool{}
 	for {
-		var s = rollout.State{Replicas: r.cfg.Replicas, MaxSurge: surge, MaxUnavailable: unavail}
-		var oldAvail, oldUnavail []*pod.Pod
-		for _, p := range r.allPods() {
-			_, available, _, terminating, exited := p.State()
-			if terminating || deleted[p] {
+		s := rollout.State{Replicas: r.cfg.Replicas, MaxSurge: surge, MaxUnavailable: unavail}
+		var oldAvail, oldUnavail []string
+		for _, p := range r.be.Replicas() {
+			if p.Terminating || deleted[p.Name] {
 				continue
 			}
-			if exited {
-				if p.Revision() == rev && p.Lifecycle().Unexpected && !deleted[p] {
-					deleted[p] = true
+			if p.Exited {
+				if p.Revision == rev && p.Unexpected {
+					deleted[p.Name] = true
 					failedStarts++
-					r.event("replica-failed", p.Name(), "exited before deletion; the ReplicaSet replaces it")
+					r.event(trace.EventReplicaFailed, p.Name, "exited before deletion; the ReplicaSet replaces it")
 					if failedStarts > 3 {
-						lc := p.Lifecycle()
-						return fmt.Errorf("rollout %d stalled: new replicas keep exiting (%s); last output:\n%s", rev, exitText(lc), indent(lastLines(lc.OutputTail, 10)))
+						return fmt.Errorf("rollout %d stalled: new replicas keep exiting (%s); last output:\n%s", rev, p.ExitText, indent(lastLines(p.Output, 10)))
 					}
 				}
 				continue
 			}
-			if p.Revision() == rev {
+			if p.Revision == rev {
 				s.New++
-				if available {
+				if p.Available {
 					s.NewAvailable++
 				}
 			} else {
 				s.Old++
-				if available {
+				if p.Available {
 					s.OldAvailable++
-					oldAvail = append(oldAvail, p)
+					oldAvail = append(oldAvail, p.Name)
 				} else {
-					oldUnavail = append(oldUnavail, p)
+					oldUnavail = append(oldUnavail, p.Name)
 				}
 			}
 		}
 		if rollout.Done(s) {
-			rep.Completed = r.since()
+			ro.Completed = r.since()
 			r.mu.Lock()
-			r.rollouts = append(r.rollouts, rep)
+			r.rollouts = append(r.rollouts, ro)
 			r.mu.Unlock()
-			r.event("rollout-complete", "", fmt.Sprintf("rollout %d complete", rev))
+			r.event(trace.EventRolloutComplete, "", fmt.Sprintf("rollout %d complete", rev))
 			return nil
 		}
 		progressed := false
 		for range rollout.ScaleUp(s) {
-			p, err := r.startPod(rev)
+			name, err := r.be.Start(ctx, rev)
 			if err != nil {
 				return fmt.Errorf("rollout %d: start a replica: %w", rev, err)
 			}
 			step++
-			r.addStep(Step{At: r.since(), Rollout: rev, Index: step, Action: "create", Replica: p.Name()})
+			r.addStep(trace.Step{At: r.since(), Rollout: rev, Index: step, Action: trace.StepCreate, Replica: name})
 			s.New++
 			progressed = true
 		}
@@ -321,11 +259,13 @@ func (r *runner) rollout(ctx context.Context, rev int) error {
 		r.rng.Shuffle(len(oldAvail), func(i, j int) { oldAvail[i], oldAvail[j] = oldAvail[j], oldAvail[i] })
 		r.rngMu.Unlock()
 		victims = append(victims, oldAvail[:min(healthy, len(oldAvail))]...)
-		for _, p := range victims {
+		for _, name := range victims {
 			step++
-			r.addStep(Step{At: r.since(), Rollout: rev, Index: step, Action: "delete", Replica: p.Name()})
-			deleted[p] = true
-			p.Terminate()
+			r.addStep(trace.Step{At: r.since(), Rollout: rev, Index: step, Action: trace.StepDelete, Replica: name})
+			deleted[name] = true
+			if err := r.be.Delete(name); err != nil {
+				return err
+			}
 			progressed = true
 		}
 		if progressed {
@@ -333,14 +273,14 @@ func (r *runner) rollout(ctx context.Context, rev int) error {
 		} else if time.Since(lastProgress) > r.cfg.StartTimeout {
 			return fmt.Errorf("rollout %d stalled for %v: new replicas do not become available (readiness probe %s)", rev, r.cfg.StartTimeout, r.cfg.Readiness)
 		}
-		r.setPhase(fmt.Sprintf("rollout %d/%d: %d/%d new available, %d old", rev, r.cfg.Rollouts, s.NewAvailable, r.cfg.Replicas, s.Old))
+		r.setPhase(fmt.Sprintf("rollout %d/%d: %d/%d new ready, %d old", rev, r.cfg.Rollouts, s.NewAvailable, r.cfg.Replicas, s.Old))
 		if err := sleepCtx(ctx, 10*time.Millisecond); err != nil {
 			return err
 		}
 	}
 }
 
-func (r *runner) addStep(s Step) {
+func (r *runner) addStep(s trace.Step) {
 	r.mu.Lock()
 	r.steps = append(r.steps, s)
 	r.mu.Unlock()
@@ -349,26 +289,26 @@ func (r *runner) addStep(s Step) {
 
 // waitTerminated waits until every deleted replica has exited.
 func (r *runner) waitTerminated(ctx context.Context) error {
-	for _, p := range r.allPods() {
-		if _, _, _, terminating, _ := p.State(); !terminating {
+	for _, p := range r.be.Replicas() {
+		if !p.Terminating {
 			continue
 		}
 		select {
-		case <-p.Done():
+		case <-r.be.Exited(p.Name):
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(r.cfg.Grace + 5*time.Second):
-			return fmt.Errorf("replica %s still runs %v after its deletion", p.Name(), r.cfg.Grace+5*time.Second)
+			return fmt.Errorf("replica %s still runs %v after its deletion", p.Name, r.cfg.Grace+5*time.Second)
 		}
 	}
 	return nil
 }
 
-// Run runs one drill. It returns a *SetupError when the drill could not run
-// (exit code 2); otherwise the Result says whether anything failed or was
-// lost. Replicas, the balancer and the embedded store are always cleaned
-// up before Run returns, also when ctx is cancelled.
-func Run(ctx context.Context, cfg Config) (*Result, error) {
+// Run runs one drill and returns its trace (analysis.Analyze turns it into
+// a verdict). It returns a *SetupError when the drill could not run (exit
+// code 2). Replicas, the balancer and the embedded store are always
+// cleaned up before Run returns, also when ctx is cancelled.
+func Run(ctx context.Context, cfg Config) (*trace.Trace, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, &SetupError{Err: err}
@@ -377,28 +317,56 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, setupErr("command not found: %q (%v); give a path or a program on PATH after --", cfg.Command[0], err)
 	}
 	r := &runner{cfg: cfg, epoch: time.Now(), rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x5deece66d)), phase: "starting"}
+	// A run id unique to this run, so that a shared store's ledger
+	// holds no id of another run.
+	r.runID = fmt.Sprintf("d%x", r.epoch.UnixNano()&0xffffffffff)
 	st, err := openStore(ctx, cfg.RedisAddr)
 	if err != nil {
 		return nil, &SetupError{Err: err}
 	}
 	defer st.close()
 	r.st = st
+
+	var ledgerReader ledger.Reader
+	switch cfg.ledger.Kind {
+	case "redis":
+		ledgerReader = &ledger.RedisHash{Client: st.rdb, Key: cfg.ledger.Key, Addr: st.Addr}
+	case "http":
+		ledgerReader = &ledger.HTTP{URL: cfg.ledger.URL, Client: &http.Client{Timeout: 10 * time.Second}}
+	}
 	var before int64
 	if cfg.ExpectCounter != "" {
 		if before, err = st.get(ctx, cfg.ExpectCounter); err != nil {
 			return nil, &SetupError{Err: err}
 		}
 	}
-	bal, err := balancer.New(balancer.Options{Nodes: cfg.Nodes, Lag: r.lag, Seed: cfg.Seed})
-	if err != nil {
-		return nil, &SetupError{Err: err}
-	}
-	defer bal.Close()
-	r.bal = bal
-	defer r.killAll()
 
 	stopProgress := r.progress()
 	defer stopProgress()
+
+	settings := r.settings()
+	if cfg.Readiness.Kind == "" {
+		r.setPhase("finding a readiness probe")
+		probe, isLameduck, note, err := local.DetectReadiness(ctx, cfg.Command, r.env, r.epoch, cfg.StartTimeout)
+		if err != nil {
+			return nil, setupErr("%s: %v", cfg.Command[0], err)
+		}
+		probe.Period, probe.Timeout = cfg.Readiness.Period, cfg.Readiness.Timeout
+		probe.SuccessThreshold, probe.FailureThreshold, probe.InitialDelay = cfg.Readiness.SuccessThreshold, cfg.Readiness.FailureThreshold, cfg.Readiness.InitialDelay
+		r.cfg.Readiness = probe
+		cfg = r.cfg
+		settings.Readiness, settings.ReadinessNote, settings.Lameduck = probe.String(), note, isLameduck
+	}
+	be, err := local.New(local.Options{
+		Command: cfg.Command, Env: r.env, Probe: cfg.Readiness, MinReady: cfg.MinReady, Grace: cfg.Grace,
+		PreStopSleep: cfg.PreStopSleep, PreStopCommand: cfg.PreStopCommand, StopSignal: cfg.StopSignal,
+		Nodes: cfg.Nodes, Lag: r.lag, Seed: cfg.Seed, Epoch: r.epoch, Events: r.record,
+	})
+	if err != nil {
+		return nil, &SetupError{Err: err}
+	}
+	defer be.Close()
+	r.be = be
 
 	// The Service existed before the drill: the first endpoints are
 	// known to every node at once.
@@ -406,11 +374,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := r.startInitial(ctx); err != nil {
 		return nil, err
 	}
-	for _, p := range r.allPods() {
-		bal.Update(endpointOf(p))
-	}
-	if err := waitViews(ctx, bal, cfg.Nodes, cfg.Replicas); err != nil {
+	be.Publish()
+	if err := waitViews(ctx, be, cfg.Replicas); err != nil {
 		return nil, err
+	}
+	if cfg.Readiness.Admin && !settings.Lameduck {
+		settings.Lameduck = be.AnswersPhase()
 	}
 	r.rngMu.Lock()
 	r.noLag = false
@@ -419,19 +388,19 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	r.setPhase("warm-up")
 	var ld *load
 	if cfg.Protocol == ProtocolGRPC {
-		r.event("load-start", "", fmt.Sprintf("%d RPC/s gRPC %s", cfg.Rate, cfg.Path))
+		r.event(trace.EventLoadStart, "", fmt.Sprintf("%d RPC/s gRPC %s", cfg.Rate, cfg.Path))
 		ld, err = startGRPCLoad(loadSpec{
-			URL: bal.Addr(), Path: cfg.Path, GRPCRetry: cfg.GRPCRetry, Rate: cfg.Rate, Timeout: cfg.Timeout, Workers: cfg.Workers,
-			Clients: cfg.Clients, RunID: fmt.Sprintf("drill%d", cfg.Seed),
+			URL: be.Target(), Path: cfg.Path, GRPCRetry: cfg.GRPCRetry, Rate: cfg.Rate, Timeout: cfg.Timeout, Workers: cfg.Workers,
+			Clients: cfg.Clients, RunID: r.runID,
 		})
 		if err != nil {
 			return nil, &SetupError{Err: err}
 		}
 	} else {
-		r.event("load-start", "", fmt.Sprintf("%d req/s %s %s", cfg.Rate, cfg.Method, cfg.Path))
+		r.event(trace.EventLoadStart, "", fmt.Sprintf("%d req/s %s %s", cfg.Rate, cfg.Method, cfg.Path))
 		ld = startLoad(loadSpec{
-			URL: "http://" + bal.Addr() + cfg.Path, Method: cfg.Method, Body: cfg.Body, Header: cfg.Header,
-			Rate: cfg.Rate, Timeout: cfg.Timeout, Workers: cfg.Workers, Clients: cfg.Clients, RunID: fmt.Sprintf("drill%d", cfg.Seed),
+			URL: "http://" + be.Target() + cfg.Path, Method: cfg.Method, Body: cfg.Body, Header: cfg.Header,
+			Rate: cfg.Rate, Timeout: cfg.Timeout, Workers: cfg.Workers, Clients: cfg.Clients, RunID: r.runID,
 		})
 	}
 	r.mu.Lock()
@@ -459,35 +428,89 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		runErr = sleepCtx(ctx, tail)
 	}
 	r.setPhase("stopping the load")
+	loadStop := r.since()
 	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.Timeout+2*time.Second)
 	reqs := ld.stop(stopCtx)
 	cancel()
-	loadEnd := r.since()
-	r.event("load-stop", "", "")
+	r.event(trace.EventLoadStop, "", "")
 	if errors.Is(runErr, context.Canceled) || ctx.Err() != nil {
 		return nil, fmt.Errorf("drill interrupted: %w", ctx.Err())
 	}
 
-	var ver *Verification
+	tr := &trace.Trace{Schema: trace.SchemaVersion, Epoch: r.epoch, Name: cfg.Name, Settings: settings, Backend: be.Name(),
+		LoadStart: loadStart, LoadStop: loadStop}
+	if runErr != nil {
+		tr.RolloutError = runErr.Error()
+	}
+	for _, q := range reqs {
+		tr.Requests = append(tr.Requests, q.trace(r.epoch))
+	}
+	if ledgerReader != nil {
+		r.setPhase("reading the ledger")
+		prefix := r.runID + "-"
+		ids, reads, stable, err := ledger.Settle(ctx, ledgerReader, cfg.Settle, cfg.Settle+cfg.Grace,
+			func(id string) bool { return strings.HasPrefix(id, prefix) })
+		if err != nil && !errors.Is(err, ledger.ErrUnstable) {
+			return nil, &SetupError{Err: err}
+		}
+		tr.Ledger = &trace.Ledger{Source: ledgerReader.Source(), Committed: ids, Reads: reads, Stable: stable}
+	}
 	if cfg.ExpectCounter != "" {
-		r.setPhase("verifying")
-		ver, err = r.verify(ctx, cfg.ExpectCounter, before, countOK(reqs))
+		r.setPhase("reading the counter")
+		after, err := r.settleCounter(ctx, cfg.ExpectCounter)
 		if err != nil {
 			return nil, &SetupError{Err: err}
 		}
+		tr.Counter = &trace.Counter{Key: cfg.ExpectCounter, Store: st.Addr, Before: before, After: after}
+		if st.Embedded {
+			tr.Counter.Store = "embedded store"
+		}
 	}
 	stopProgress()
-	r.killAll()
-	bal.Close()
-	res := r.analyze(reqs, loadStart, loadEnd, ver, runErr)
-	return res, nil
+	be.StopAll()
+	be.Record(tr)
+	r.mu.Lock()
+	tr.Steps = slices.Clone(r.steps)
+	tr.Rollouts = slices.Clone(r.rollouts)
+	tr.Events = slices.Clone(r.events)
+	r.mu.Unlock()
+	slices.SortStableFunc(tr.Events, func(a, b trace.Event) int { return int(a.At - b.At) })
+	tr.End = r.since()
+	return tr, nil
+}
+
+func (r *runner) settings() trace.Settings {
+	cfg := r.cfg
+	surge, unavail, _ := rollout.Fenceposts(cfg.Replicas, cfg.MaxSurge, cfg.MaxUnavailable)
+	prestop := ""
+	switch {
+	case cfg.PreStopCommand != "":
+		prestop = "sh -c " + fmt.Sprintf("%q", cfg.PreStopCommand)
+	case cfg.PreStopSleep > 0:
+		prestop = "sleep " + cfg.PreStopSleep.String()
+	}
+	method := cfg.Method
+	if cfg.Protocol == ProtocolGRPC {
+		method = "gRPC"
+		if cfg.GRPCRetry {
+			method = "gRPC (client retries UNAVAILABLE)"
+		}
+	}
+	return trace.Settings{
+		Command: cfg.Command, Replicas: cfg.Replicas, MaxSurge: string(cfg.MaxSurge), MaxUnavailable: string(cfg.MaxUnavailable),
+		Surge: surge, Unavailable: unavail, Rollouts: cfg.Rollouts, Readiness: cfg.Readiness.String(), ProbePeriod: cfg.Readiness.Period,
+		MinReady: cfg.MinReady, Grace: cfg.Grace, PreStop: prestop, PreStopSleep: cfg.PreStopSleep, StopSignal: pod.SignalName(cfg.StopSignal),
+		Profile: cfg.Profile.Name, LagMin: cfg.Profile.Min, LagMax: cfg.Profile.Max, Nodes: cfg.Nodes, Seed: cfg.Seed,
+		Protocol: cfg.Protocol, Method: method, Path: cfg.Path, Rate: cfg.Rate, Timeout: cfg.Timeout,
+		Env: cfg.Env, Notes: cfg.Notes, Lameduck: cfg.Lameduck,
+	}
 }
 
 // waitViews waits until every node sees n endpoints.
-func waitViews(ctx context.Context, bal *balancer.Balancer, nodes, n int) error {
+func waitViews(ctx context.Context, be backend.Backend, n int) error {
 	deadline := time.After(10 * time.Second)
-	for i := 0; i < nodes; i++ {
-		for len(bal.View(i)) < n {
+	for i := range be.Nodes() {
+		for len(be.Endpoints(i)) < n {
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
@@ -500,51 +523,28 @@ func waitViews(ctx context.Context, bal *balancer.Balancer, nodes, n int) error 
 	return nil
 }
 
-func countOK(reqs []request) int64 {
-	var n int64
-	for _, q := range reqs {
-		if q.Err == "" && q.Code >= 200 && q.Code < 300 {
-			n++
-		}
-	}
-	return n
-}
-
-// verify waits until the counter reaches the acknowledged count, or stops
-// changing for Settle, and compares.
-func (r *runner) verify(ctx context.Context, key string, before, acked int64) (*Verification, error) {
+// settleCounter reads the counter until it has not changed for Settle
+// (bounded by Settle + Grace).
+func (r *runner) settleCounter(ctx context.Context, key string) (int64, error) {
 	last, err := r.st.get(ctx, key)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	stable := time.Now()
 	deadline := time.Now().Add(r.cfg.Settle + r.cfg.Grace)
-	for last-before != acked && time.Since(stable) < r.cfg.Settle && time.Now().Before(deadline) {
+	for time.Since(stable) < r.cfg.Settle && time.Now().Before(deadline) {
 		if err := sleepCtx(ctx, 50*time.Millisecond); err != nil {
-			return nil, err
+			return 0, err
 		}
 		v, err := r.st.get(ctx, key)
 		if err != nil {
-			return nil, err
+			return 0, err
 		}
 		if v != last {
 			last, stable = v, time.Now()
 		}
 	}
-	v := &Verification{Key: key, Store: r.st.Addr, Embedded: r.st.Embedded, Before: before, After: last, Counted: last - before, Acked: acked}
-	if v.Acked > v.Counted {
-		v.Lost = v.Acked - v.Counted
-	} else {
-		v.Duplicated = v.Counted - v.Acked
-	}
-	return v, nil
-}
-
-func exitText(lc pod.Lifecycle) string {
-	if lc.ExitSignal != "" {
-		return "killed by " + lc.ExitSignal
-	}
-	return "exit code " + strconv.Itoa(lc.ExitCode)
+	return last, nil
 }
 
 func lastLines(s string, n int) string {

@@ -1,0 +1,41 @@
+package demo
+
+import (
+	"fmt"
+	"os/signal"
+	"syscall"
+)
+
+// Fault is a deliberate bug the drill's tests use to prove the drill
+// catches it.
+type Fault string
+
+// Faults.
+const (
+	FaultNone = Fault("")
+	// FaultIgnoreTerm ignores SIGTERM (naive and shutdown variants): the
+	// replica dies only on SIGKILL at the grace deadline.
+	FaultIgnoreTerm = Fault("ignore-term")
+	// Fault503 (shutdown variant) answers 503 to every request from
+	// SIGTERM until it stops.
+	Fault503 = Fault("503-terminating")
+	// FaultDropDup drops the 3rd write of each process and commits the
+	// 5th twice.
+	FaultDropDup = Fault("drop-dup")
+)
+
+// ParseFault checks a --fault value.
+func ParseFault(s string) (Fault, error) {
+	switch f := Fault(s); f {
+	case FaultNone, FaultIgnoreTerm, Fault503, FaultDropDup:
+		return f, nil
+	}
+	return "", fmt.Errorf("unknown fault %q: want %s, %s or %s", s, FaultIgnoreTerm, Fault503, FaultDropDup)
+}
+
+// apply makes the process-wide part of the fault happen.
+func (f Fault) apply() {
+	if f == FaultIgnoreTerm {
+		signal.Ignore(syscall.SIGTERM)
+	}
+}
