@@ -159,7 +159,7 @@ func runSuite(r *Run) junitSuite {
 		kind := ""
 		var text strings.Builder
 		if fs := byWindow[i]; len(fs) > 0 {
-			why = append(why, fmt.Sprintf("%d requests failed", len(fs)))
+			why = append(why, plural(len(fs), "request")+" failed")
 			kind = failureKinds(fs)
 			fmt.Fprintf(&text, "%d failed requests (first %d):\n", len(fs), min(len(fs), junitDetails))
 			for _, fl := range fs[:min(len(fs), junitDetails)] {
@@ -203,7 +203,7 @@ func runSuite(r *Run) junitSuite {
 		if len(why) > 0 {
 			anyFailed = true
 		}
-		add(c, strings.Join(why, ", "), "writes", r.Writes)
+		add(c, strings.Join(why, ", "), "writes", "")
 	}
 	if !r.Pass && !anyFailed {
 		add(junitCase{Name: "verdict", Time: "0.000"}, r.Verdict, "verdict", "")
@@ -229,6 +229,13 @@ func failureKinds(fs []Failure) string {
 		return ks[i] < ks[j]
 	})
 	return strings.Join(ks, ",")
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
 }
 
 func orNone(replica string) string {

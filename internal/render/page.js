@@ -10,6 +10,10 @@
   });
   document.querySelectorAll("svg.timeline").forEach(function (svg) {
     svg.querySelectorAll(".fails use").forEach(function (m, i) { marks.set(m, i); });
+    // How many rows of details this run's marks can show (tests compare
+    // it with the marks).
+    var d = data[svg.dataset.run];
+    svg.setAttribute("data-details", d ? d.f.length : 0);
   });
   function ms(v) { return v >= 1000 ? (v / 1000).toFixed(3) + "s" : v + "ms"; }
   function failure(svg, i) {
@@ -45,5 +49,13 @@
     tip.style.top = y + "px";
   }
   document.addEventListener("mousemove", show);
+  // report.html#tip opens the first failure's details (screenshots, tests).
+  if (location.hash === "#tip") {
+    var first = document.querySelector(".fails use");
+    if (first) {
+      var b = first.getBoundingClientRect();
+      show({ target: first, clientX: b.left, clientY: b.top });
+    }
+  }
   document.addEventListener("mouseleave", function () { tip.style.display = "none"; });
 })();

@@ -87,7 +87,7 @@ func TestJUnit(t *testing.T) {
 		if msg == nil {
 			msg = s.Cases[0].Skipped
 		}
-		if want := regexp.MustCompile(`\b` + strconv.FormatInt(r.Failed, 10) + ` requests failed`); msg == nil || !want.MatchString(msg.Message) {
+		if want := regexp.MustCompile(`\b` + strconv.FormatInt(r.Failed, 10) + ` requests? failed`); msg == nil || !want.MatchString(msg.Message) {
 			t.Errorf("%s: rollout case %+v, want %q", s.Name, msg, want)
 		}
 	}

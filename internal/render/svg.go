@@ -101,7 +101,7 @@ func (w *svgWriter) draw(runIndex int) {
 	top := axisHeight
 	lanesTop := top + stepsRow
 	nodesTop := lanesTop + len(lanes)*laneHeight
-	bottom := nodesTop + len(r.Nodes)*nodeHeight + 4
+	bottom := nodesTop + len(r.Nodes)*nodeHeight + 16 // room for the rollout labels
 	height := bottom + axisHeight
 
 	w.printf(`<svg class="timeline" data-run="%d" data-failed="%d" data-lanes="%d" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="%s">`,

@@ -242,8 +242,9 @@ func (c *Counter) Close() {
 	trim(c.run.Unrouted)
 }
 
-// BucketFor returns the bucket width for runs as long as longest: a round
-// duration that gives at most maxBuckets bars (at least 1ms).
+// BucketFor returns the bucket width for runs as long as longest: the
+// smallest round duration (at least 1ms) that gives fewer than maxBuckets
+// bars.
 func BucketFor(longest time.Duration, maxBuckets int) time.Duration {
 	steps := []time.Duration{
 		time.Millisecond, 2 * time.Millisecond, 5 * time.Millisecond,
