@@ -2,7 +2,10 @@ package render
 
 import (
 	"bufio"
+	"bytes"
+	"compress/gzip"
 	_ "embed"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"html/template"
@@ -77,7 +80,7 @@ func WriteHTML(w io.Writer, t *Timeline) error {
 		if err != nil {
 			return err
 		}
-		pr := pageRun{Run: r, Index: i, SVG: template.HTML(b.String()), Data: template.JS(data)}
+		pr := pageRun{Run: r, Index: i, SVG: template.HTML(b.String()), Data: data}
 		for _, c := range r.Causes {
 			pr.Causes = append(pr.Causes, legendCause{Key: c.Key, Count: c.Count, Class: fmt.Sprintf("c%d", causeIx[c.Key]), Explanation: c.Explanation, Advice: c.Advice})
 		}
@@ -103,7 +106,7 @@ type pageRun struct {
 	*Run
 	Index  int
 	SVG    template.HTML
-	Data   template.JS
+	Data   string // base64
 	Causes []legendCause
 }
 
@@ -130,7 +133,9 @@ func percent(a, b int64) string {
 // failureData is the details table of a run's failure marks, in mark
 // order: {"s": strings, "f": [[sent ms, latency ms, replica, class, cause,
 // code, error, node, conn, moment, id], ...], "c": {cause: explanation}},
-// strings as indexes into "s".
+// strings as indexes into "s"; gzipped and base64url-encoded (the page's
+// script inflates it with the browser's DecompressionStream): a third of
+// the JSON's size.
 func failureData(r *Run) (string, error) {
 	strs := []string{""}
 	ix := map[string]int{"": 0}
@@ -155,6 +160,13 @@ func failureData(r *Run) (string, error) {
 	for _, c := range r.Causes {
 		causes[c.Key] = c.Explanation
 	}
-	b, err := json.Marshal(map[string]any{"s": strs, "f": rows, "c": causes})
-	return string(b), err
+	var z bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&z, gzip.DefaultCompression)
+	if err := json.NewEncoder(zw).Encode(map[string]any{"s": strs, "f": rows, "c": causes}); err != nil {
+		return "", err
+	}
+	if err := zw.Close(); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(z.Bytes()), nil
 }

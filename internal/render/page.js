@@ -1,24 +1,31 @@
 // Hover details for the timeline: failure marks read their row of the
-// run's details table (the marks are drawn in table order); every other
+// run's details table (the marks are drawn in table order; the table is
+// gzipped JSON in base64, inflated with DecompressionStream); every other
 // element carries its text in data-tip.
 (function () {
   "use strict";
   var tip = document.getElementById("tip");
   var data = {}, marks = new WeakMap();
-  document.querySelectorAll("script.fdata").forEach(function (s) {
-    data[s.dataset.run] = JSON.parse(s.textContent);
+
+  function inflate(b64) {
+    var bin = atob(b64.trim().replace(/-/g, "+").replace(/_/g, "/")), bytes = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+    return new Response(stream).json();
+  }
+
+  var loads = Array.prototype.map.call(document.querySelectorAll("script.fdata"), function (s) {
+    return inflate(s.textContent).then(function (d) { data[s.dataset.run] = d; });
   });
   document.querySelectorAll("svg.timeline").forEach(function (svg) {
     svg.querySelectorAll(".fails use").forEach(function (m, i) { marks.set(m, i); });
-    // How many rows of details this run's marks can show (tests compare
-    // it with the marks).
-    var d = data[svg.dataset.run];
-    svg.setAttribute("data-details", d ? d.f.length : 0);
   });
+
   function ms(v) { return v >= 1000 ? (v / 1000).toFixed(3) + "s" : v + "ms"; }
   function failure(svg, i) {
-    var d = data[svg.dataset.run], r = d.f[i], s = d.s;
-    var lines = [];
+    var d = data[svg.dataset.run];
+    if (!d) return "loading the details…";
+    var r = d.f[i], s = d.s, lines = [];
     lines.push("failed request" + (s[r[10]] ? " " + s[r[10]] : ""));
     lines.push("sent at +" + (r[0] / 1000).toFixed(3) + "s, failed after " + ms(r[1]));
     lines.push("replica: " + (s[r[2]] || "none (no endpoint or refused)") + ", balancer node " + r[7] +
@@ -49,13 +56,24 @@
     tip.style.top = y + "px";
   }
   document.addEventListener("mousemove", show);
-  // report.html#tip opens the first failure's details (screenshots, tests).
-  if (location.hash === "#tip") {
-    var first = document.querySelector(".fails use");
-    if (first) {
-      var b = first.getBoundingClientRect();
-      show({ target: first, clientX: b.left, clientY: b.top });
-    }
-  }
   document.addEventListener("mouseleave", function () { tip.style.display = "none"; });
+
+  Promise.all(loads).then(function () {
+    // How many rows of details each run's marks can show (tests compare
+    // it with the marks).
+    document.querySelectorAll("svg.timeline").forEach(function (svg) {
+      var d = data[svg.dataset.run];
+      svg.setAttribute("data-details", d ? d.f.length : 0);
+    });
+    // report.html#tip opens the first failure's details (screenshots, tests).
+    if (location.hash === "#tip") {
+      var first = document.querySelector(".fails use");
+      if (first) {
+        var b = first.getBoundingClientRect();
+        show({ target: first, clientX: b.left, clientY: b.top });
+      }
+    }
+  }, function (err) {
+    document.body.setAttribute("data-details-error", String(err));
+  });
 })();

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"cmp"
 	"fmt"
 	"html"
 	"math"
@@ -58,7 +59,8 @@ func at(d time.Duration) string { return fmt.Sprintf("+%.3fs", d.Seconds()) }
 func attr(s string) string { return html.EscapeString(s) }
 
 // markOrder is the order failure marks are drawn in, and so the order of
-// the details table the page's script reads: lane by lane, then by time.
+// the details table the page's script reads: lane by lane, cause by cause,
+// then by time.
 func markOrder(r *Run) []Failure {
 	lane := map[string]int{}
 	for i, l := range r.Lanes {
@@ -75,7 +77,10 @@ func markOrder(r *Run) []Failure {
 		if c := ix(a) - ix(b); c != 0 {
 			return c
 		}
-		return int(a.At - b.At)
+		if c := strings.Compare(a.Cause, b.Cause); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.At, b.At)
 	})
 	return fs
 }
@@ -183,8 +188,22 @@ func (w *svgWriter) draw(runIndex int) {
 		}
 		// One mark per failure.
 		w.printf(`<g class="fails" transform="translate(0 %d)">`, y+histHeight+13)
-		for ; next < len(fs) && failedHere > 0; next, failedHere = next+1, failedHere-1 {
-			w.printf(`<use href="#fm" x="%s" class="c%d"/>`, f(w.x(fs[next].At)), w.causeIx[fs[next].Cause])
+		// The marks of one cause share a group that colours them; x is
+		// rounded to whole pixels (a 100,000-request run can have tens of
+		// thousands of marks).
+		cause := ""
+		for end := next + failedHere; next < end; next++ {
+			if fl := fs[next]; fl.Cause != cause || next == end-failedHere {
+				if next != end-failedHere {
+					w.printf(`</g>`)
+				}
+				cause = fl.Cause
+				w.printf(`<g class="c%d" data-cause="%s">`, w.causeIx[cause], attr(cause))
+			}
+			w.printf(`<use href="#fm" x="%d"/>`, int(math.Round(w.x(fs[next].At))))
+		}
+		if failedHere > 0 {
+			w.printf(`</g>`)
 		}
 		w.printf(`</g></g>`)
 	}
