@@ -69,6 +69,14 @@ func DumpDOM(t testing.TB, url string) []byte {
 	return run(t, url, "--virtual-time-budget=3000", "--dump-dom")
 }
 
+// DumpDOMAtLoad loads url and returns the DOM as soon as the page has
+// loaded, without letting virtual time run (timings the page records with
+// performance.now are then real).
+func DumpDOMAtLoad(t testing.TB, url string) []byte {
+	t.Helper()
+	return run(t, url, "--dump-dom")
+}
+
 // Screenshot loads url in a width×height window and writes a PNG to file.
 func Screenshot(t testing.TB, url, file string, width, height int) {
 	t.Helper()
