@@ -9,6 +9,7 @@
 //	lameduck prestop drain [--admin URL] [--timeout D] [--token T]
 //	lameduck prestop signal [--pid N] [--signal SIG] [--wait] [--timeout D]
 //	lameduck demo [--naive] [--delay D]
+//	lameduck report [--html FILE] [--junit FILE] [--markdown FILE] RESULT.json
 //
 // # drill
 //
@@ -53,6 +54,15 @@
 // demo runs the counter service of the drill: POST /incr answers 200 and
 // increments the Redis key "counter" after --delay, in a goroutine (--naive,
 // with no signal handling) or as lameduck-tracked work.
+//
+// # report
+//
+// report renders a document saved by drill --json as one self-contained
+// HTML timeline (lanes per replica with requests, lifecycle and failure
+// marks with hover details; balancer nodes' endpoint-removal lag; rollout
+// steps), JUnit XML (a test suite per run, a test case per rollout) or a
+// Markdown summary for $GITHUB_STEP_SUMMARY. drill takes the same --html,
+// --junit and --markdown flags. See docs/report.md.
 //
 // # Exit codes
 //
