@@ -8,7 +8,7 @@
 //	lameduck prestop sleep DURATION
 //	lameduck prestop drain [--admin URL] [--timeout D] [--token T]
 //	lameduck prestop signal [--pid N] [--signal SIG] [--wait] [--timeout D]
-//	lameduck demo [--naive] [--delay D]
+//	lameduck demo [--naive | --variant shutdown] [--delay D]
 //	lameduck report [--html FILE] [--junit FILE] [--markdown FILE] RESULT.json
 //
 // # drill
@@ -17,19 +17,31 @@
 // service and the lameduck one — through the same rolling update under the
 // same constant load, and prints a side-by-side verdict. It needs nothing
 // installed: without --redis it starts an embedded Redis-protocol store.
-// With a COMMAND, each replica is a process of COMMAND with PORT (and
-// REDIS_ADDR when the drill provides the store) in its environment.
+// With a COMMAND, each replica is a process of COMMAND with PORT,
+// ADMIN_PORT, REDIS_ADDR (and LEDGER_KEY with --ledger redis:KEY) in its
+// environment. Arguments are not expanded: a command that takes its port
+// as an argument runs through `sh -c 'exec server -p "$PORT"'`.
+// `drill --` with nothing after it is an error.
 //
 // Replicas sit behind an L4 balancer that behaves like kube-proxy: new
 // connections go to a random ready endpoint, established connections stay
 // where they are, endpoint changes arrive after a propagation lag, and a
 // connection to a replica that no longer listens is refused or reset. Pods
 // are terminated as the kubelet does: endpoint removal and preStop start
-// together, the stop signal follows preStop, SIGKILL comes at the grace
-// period counted from the start of preStop. Every failed request and every
-// acknowledged write missing from the store is counted and attributed to a
-// cause, with advice. See docs/drill.md for flags, output and the JSON schema
-// of --json.
+// together, the stop signal follows preStop, SIGKILL comes
+// max(grace − preStop, 2s) after it. The readiness probe defaults to
+// "auto": lameduck's admin /readyz when the service answers it, else a TCP
+// probe on PORT (said in the report's header).
+//
+// Every request carries a unique X-Request-Id. With --ledger the service's
+// committed ids are reconciled with what the clients were told: lost,
+// duplicated, committed although the client saw a failure, in flight at
+// the end. --expect-counter is the weak form (a net count). A run FAILS
+// when any request failed, a deleted replica was SIGKILLed, or a write was
+// lost or duplicated; a pass without a store checked says "writes not
+// verified". Every value is range-checked before anything runs; durations
+// also take plain seconds; --json - writes the versioned JSON document
+// (results, verdicts and traces) to stdout. See docs/drill.md.
 //
 // # lint
 //
@@ -52,8 +64,10 @@
 // # demo
 //
 // demo runs the counter service of the drill: POST /incr answers 200 and
-// increments the Redis key "counter" after --delay, in a goroutine (--naive,
-// with no signal handling) or as lameduck-tracked work.
+// increments the Redis key "counter" (with the request id in the LEDGER_KEY
+// hash, in one MULTI/EXEC) after --delay, in a goroutine (--naive, with no
+// signal handling) or as lameduck-tracked work; --variant shutdown writes
+// before answering and stops with http.Server.Shutdown.
 //
 // # report
 //
@@ -66,7 +80,7 @@
 //
 // # Exit codes
 //
-//	0  success: nothing failed or was lost (drill), no findings at or above
+//	0  success: the drill passed (nothing failed, lost or SIGKILLed), no findings at or above
 //	   --fail-on (lint), the hook did its work (prestop)
 //	1  the drill saw failures or losses; lint found problems; a hook failed
 //	2  usage or setup error: bad flags, command not found, port taken,

@@ -22,15 +22,18 @@ const (
 	// FaultDropDup drops the 3rd write of each process and commits the
 	// 5th twice.
 	FaultDropDup = Fault("drop-dup")
+	// FaultExit3 (shutdown variant) exits with code 3 after a clean
+	// shutdown: a deliberate non-zero exit.
+	FaultExit3 = Fault("exit-3")
 )
 
 // ParseFault checks a --fault value.
 func ParseFault(s string) (Fault, error) {
 	switch f := Fault(s); f {
-	case FaultNone, FaultIgnoreTerm, Fault503, FaultDropDup:
+	case FaultNone, FaultIgnoreTerm, Fault503, FaultDropDup, FaultExit3:
 		return f, nil
 	}
-	return "", fmt.Errorf("unknown fault %q: want %s, %s or %s", s, FaultIgnoreTerm, Fault503, FaultDropDup)
+	return "", fmt.Errorf("unknown fault %q: want %s, %s, %s or %s", s, FaultIgnoreTerm, Fault503, FaultDropDup, FaultExit3)
 }
 
 // apply makes the process-wide part of the fault happen.

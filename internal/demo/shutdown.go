@@ -49,7 +49,11 @@ func RunShutdown(cfg Config) int {
 	defer rdb.Close()
 	var stopping atomic.Bool
 	srv := &http.Server{Addr: cfg.Addr, Handler: ShutdownHandler(cfg.store(rdb), cfg.Delay, &stopping, cfg.Fault), ReadHeaderTimeout: 10 * time.Second}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	sigs := []os.Signal{syscall.SIGTERM, os.Interrupt}
+	if cfg.Fault == FaultIgnoreTerm {
+		sigs = sigs[1:] // SIGTERM stays ignored
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), sigs...)
 	defer stop()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
@@ -68,6 +72,10 @@ func RunShutdown(cfg Config) int {
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Printf("demo: forced to shutdown: %v", err)
 		return 1
+	}
+	if cfg.Fault == FaultExit3 {
+		log.Printf("demo: stopped cleanly; exiting with code 3 on purpose")
+		return 3
 	}
 	return 0
 }

@@ -2,7 +2,9 @@ package drill
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,9 +17,36 @@ import (
 	"github.com/lameduck-dev/lameduck/internal/drill/analysis"
 	"github.com/lameduck-dev/lameduck/internal/drill/pod"
 	"github.com/lameduck-dev/lameduck/internal/drill/report"
+	"github.com/lameduck-dev/lameduck/internal/drill/trace"
 	"github.com/lameduck-dev/lameduck/internal/redistest"
 	"go.uber.org/goleak"
 )
+
+// recordDir, when set (go test -args -record DIR), receives every e2e
+// test's trace as DIR/<test name>.json: the analysis package's testdata
+// are recorded this way.
+var recordDir = flag.String("record", "", "write each end-to-end test's trace to this directory")
+
+var recorded = map[string]int{}
+
+func saveTrace(t *testing.T, tr *trace.Trace) {
+	t.Helper()
+	if *recordDir == "" {
+		return
+	}
+	b, err := json.Marshal(tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := strings.TrimPrefix(strings.ReplaceAll(t.Name(), "/", "-"), "Test")
+	recorded[name]++
+	if recorded[name] > 1 {
+		name += fmt.Sprintf("-%d", recorded[name])
+	}
+	if err := os.WriteFile(filepath.Join(*recordDir, name+".json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
 
 // bin is the lameduck CLI, built once for the whole test binary: its
 // `demo` subcommand is the service the drills run.
@@ -87,6 +116,7 @@ func runDrill(t *testing.T, cfg Config) *analysis.Result {
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
+	saveTrace(t, tr)
 	res := analysis.Analyze(tr)
 	t.Cleanup(func() {
 		if t.Failed() || testing.Verbose() {

@@ -52,6 +52,7 @@ type analyzer struct {
 	lcs       map[string]*Replica
 	conns     map[*trace.Request]*trace.Conn
 	longestOK time.Duration
+	longest   time.Duration
 	// lastOK is the end of the last 2xx each replica served.
 	lastOK   map[string]time.Duration
 	counts   map[string]int64
@@ -174,6 +175,7 @@ func (a *analyzer) requests() {
 			continue
 		}
 		lat = append(lat, q.End-q.Start)
+		a.longest = max(a.longest, q.End-q.Start)
 		c := ix.lookup(q)
 		a.conns[q] = c
 		replica, node, connID := "", -1, uint64(0)
@@ -299,6 +301,16 @@ func (a *analyzer) ledger() {
 	}
 	lr := &LedgerReport{Source: l.Source}
 	sent := map[string]bool{}
+	// A lost write is lost at exit when nothing the replica acknowledged
+	// after it was committed either: the replica stopped with its
+	// writes pending. A write lost while later ones landed was dropped.
+	lastCommitted := map[string]time.Duration{}
+	for i := range a.tr.Requests {
+		q := &a.tr.Requests[i]
+		if c := a.conns[q]; c != nil && q.Acked() && l.Committed[q.ID] > 0 {
+			lastCommitted[c.Replica] = max(lastCommitted[c.Replica], q.End)
+		}
+	}
 	var lost, dup, phantom []LedgerEntry
 	for i := range a.tr.Requests {
 		q := &a.tr.Requests[i]
@@ -323,7 +335,7 @@ func (a *analyzer) ledger() {
 		case acked && n == 0:
 			lr.Lost++
 			e := a.entry(q, n, CauseLost)
-			if rp := a.lcs[e.Replica]; rp != nil && rp.Exited > 0 && !rp.Unexpected && !rp.StoppedAtEnd {
+			if rp := a.lcs[e.Replica]; rp != nil && rp.Exited > 0 && !rp.Unexpected && !rp.StoppedAtEnd && q.End > lastCommitted[e.Replica] {
 				e.Cause = CauseLostAtExit
 			}
 			lost = append(lost, e)
@@ -400,7 +412,7 @@ func (a *analyzer) lifecycles() {
 		deleted := rp.Terminating > 0 && !rp.StoppedAtEnd
 		switch {
 		case deleted && rp.Killed > 0:
-			if rp.Readiness == ReadinessWentUnready || a.refusedAfter(rp.Name, rp.SignalSent) {
+			if reacted(rp.Replica) || a.refusedAfter(rp.Name, rp.SignalSent) {
 				a.add(CauseShutdownTooSlow, rp.Name, 1)
 			} else {
 				a.add(CauseSignalIgnored, rp.Name, 1)
@@ -419,6 +431,20 @@ func (a *analyzer) lifecycles() {
 			a.add(CauseReadinessStayed, rp.Name, 1)
 		}
 	}
+}
+
+// reacted reports whether a replica visibly reacted to its stop signal:
+// a readiness probe after it went non-2xx, or found the port closed.
+func reacted(lc trace.Replica) bool {
+	for _, pr := range lc.TermProbes {
+		if pr.At < lc.SignalSent+200*time.Millisecond {
+			continue
+		}
+		if (pr.Status != 0 && (pr.Status < 200 || pr.Status >= 300)) || strings.Contains(pr.Err, "refused") {
+			return true
+		}
+	}
+	return false
 }
 
 // refusedAfter reports whether the replica refused a connection after t
@@ -444,7 +470,7 @@ func lastLine(s string) string {
 
 func (a *analyzer) measures() Measures {
 	s := a.tr.Settings
-	m := Measures{Lag: max(a.res.MaxLag, s.LagMax), LongestOK: a.longestOK, PreStop: s.PreStopSleep, Grace: s.Grace, Signal: s.StopSignal, Lameduck: s.Lameduck}
+	m := Measures{Lag: max(a.res.MaxLag, s.LagMax), LongestOK: a.longestOK, Longest: a.longest, PreStop: s.PreStopSleep, Grace: s.Grace, Signal: s.StopSignal, Lameduck: s.Lameduck}
 	first := true
 	for _, rp := range a.res.Replicas {
 		if rp.SignalSent == 0 || rp.StoppedAtEnd {
@@ -491,16 +517,18 @@ func (a *analyzer) causes() {
 		}
 		for _, name := range names {
 			rp := a.lcs[name]
-			if rp == nil || (rp.Killed == 0 && rp.ExitCode == 0) {
+			if rp == nil || (rp.Killed == 0 && rp.ExitCode == 0 && def.Key != CauseInFlightExit) {
 				continue
 			}
-			if l := lastLine(rp.Output); l != "" && (def.Key == CauseSignalIgnored || def.Key == CauseShutdownTooSlow || def.Key == CauseGraceKill) {
+			if l := lastLine(rp.Output); l != "" && (def.Key == CauseSignalIgnored || def.Key == CauseShutdownTooSlow || def.Key == CauseGraceKill || def.Key == CauseInFlightExit) {
 				c.Evidence = append(c.Evidence, fmt.Sprintf("%s's last log line: %s", name, l))
 			}
 		}
 		a.res.Causes = append(a.res.Causes, c)
 		advise := def.Advice
-		if def.Key == CauseGraceKill {
+		if def.Key == CauseGraceKill && (a.counts[CauseShutdownTooSlow] > 0 || a.counts[CauseSignalIgnored] == 0) {
+			// More time helps a shutdown that was too slow, not one that
+			// never began (the signal was ignored: its own advice).
 			advise, _ = causeAdvice(CauseShutdownTooSlow)
 		}
 		if advise == nil {

@@ -42,8 +42,10 @@ type Measures struct {
 	// StopTook is the longest signal-to-exit among replicas that exited
 	// on their own.
 	StopTook time.Duration
-	// LongestOK is the longest successful request.
+	// LongestOK is the longest successful request; Longest the longest
+	// finished one, failed or not.
 	LongestOK time.Duration
+	Longest   time.Duration
 	PreStop   time.Duration
 	Grace     time.Duration
 	Signal    string
@@ -87,7 +89,7 @@ func prestopAdvice(key string, m Measures) []Advice {
 	p := m.PreStopNeed()
 	g := m.GraceNeed(p)
 	served := ""
-	if m.KeptServing > 0 {
+	if m.KeptServing >= 100*time.Millisecond {
 		served = fmt.Sprintf(" (it already keeps serving %s after the signal)", m.KeptServing.Round(10*time.Millisecond))
 	}
 	out := []Advice{{Cause: key, Kind: AdviceKubernetes,
@@ -126,8 +128,10 @@ var Causes = []CauseDef{
 		}},
 	{Key: CauseInFlightExit, Fails: true,
 		Explanation: "requests were in flight when the replica exited on its own: it stopped without waiting for them",
-		Advice: func(Measures) []Advice {
-			return []Advice{{Cause: CauseInFlightExit, Kind: AdviceService, Text: "on the stop signal, stop accepting, then wait for in-flight requests (http.Server.Shutdown with a timeout longer than the longest request) before exiting"}}
+		Advice: func(m Measures) []Advice {
+			return []Advice{{Cause: CauseInFlightExit, Kind: AdviceService, Text: fmt.Sprintf(
+				"on the stop signal, stop accepting, then wait for in-flight requests before exiting, for longer than the longest request (%s here); a service that already does (see its log line above) has a shutdown timeout that is too short",
+				m.Longest.Round(time.Millisecond))}}
 		}},
 	{Key: CauseKeepAliveRace, Fails: true,
 		Explanation: "the server closed an idle keep-alive connection just as the client sent a request on it",

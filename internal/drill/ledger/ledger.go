@@ -171,7 +171,7 @@ func Settle(ctx context.Context, r Reader, quiet, limit time.Duration, filter fu
 		if time.Since(start) >= limit {
 			return last, reads, time.Since(since), ErrUnstable
 		}
-		t := time.NewTimer(min(100*time.Millisecond, quiet/4+time.Millisecond))
+		t := time.NewTimer(min(250*time.Millisecond, quiet/4+time.Millisecond))
 		select {
 		case <-ctx.Done():
 			t.Stop()

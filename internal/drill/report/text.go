@@ -144,15 +144,21 @@ func Text(w io.Writer, r *analysis.Result) {
 		}
 	}
 	if lg := r.Ledger; lg != nil && len(lg.Examples) > 0 {
-		fmt.Fprintln(w, "\n  ledger, by request id (first of each kind):")
+		fmt.Fprintln(w, "\n  ledger, by request id (first of each kind; all in --json):")
+		tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
+		fmt.Fprintln(tw, "    request	commits	answer	sent	answered	replica	conn	cause")
+		shown := map[string]int{}
 		for _, e := range lg.Examples {
-			what := "HTTP " + fmt.Sprint(e.Code)
-			if e.Error != "" {
-				what = e.Error
+			if shown[e.Cause]++; shown[e.Cause] > 3 {
+				continue
 			}
-			Wrap(w, "    ", "      ", fmt.Sprintf("%s committed %d×: %s, sent +%s, answered +%s on %s conn %d (%s): %s",
-				e.ID, e.Committed, what, secs(e.Start), secs(e.End), orQ(e.Replica), e.Conn, e.Cause, causeExplanation(e.Cause)))
+			what := fmt.Sprint(e.Code)
+			if e.Error != "" && e.Code == 0 {
+				what = "error"
+			}
+			fmt.Fprintf(tw, "    %s	%d	%s	+%s	+%s	%s	%d	%s\n", e.ID, e.Committed, what, secs(e.Start), secs(e.End), orQ(e.Replica), e.Conn, e.Cause)
 		}
+		tw.Flush()
 	}
 	if len(r.Causes) > 0 {
 		fmt.Fprintln(w, "\n  attribution:")
@@ -216,13 +222,6 @@ func orQ(s string) string {
 	return s
 }
 
-func causeExplanation(key string) string {
-	if d, ok := analysis.CauseByKey(key); ok {
-		return d.Explanation
-	}
-	return key
-}
-
 func failureLine(f analysis.Failure) string {
 	s := f.Error
 	if f.Code != 0 {
@@ -232,8 +231,8 @@ func failureLine(f analysis.Failure) string {
 	if f.Reused {
 		conn = "reused connection"
 	}
-	return fmt.Sprintf("%s on %s, sent +%s, failed +%s (%s): %s; %s, request %s",
-		orQ(f.Replica), f.Cause, secs(f.Start), secs(f.End), f.Moment, s, conn, f.ID)
+	return fmt.Sprintf("%s: sent +%s, failed +%s, %s: %s; %s, request %s",
+		orQ(f.Replica), secs(f.Start), secs(f.End), f.Moment, s, conn, f.ID)
 }
 
 // Comparison writes the side-by-side verdict of several runs (the demo:
