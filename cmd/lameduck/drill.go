@@ -311,7 +311,7 @@ func runDrill(ctx context.Context, cmd *cobra.Command, f *drillFlags, args []str
 		defer file.Close()
 		jsonOut = file
 	}
-	if err := f.reports.open(out); err != nil {
+	if err := f.reports.open(false); err != nil {
 		return usageError("drill: %v", err)
 	}
 	defer f.reports.close()

@@ -28,14 +28,15 @@ type reportFile struct {
 
 // addReportFlags registers --html, --junit and --markdown on fl.
 func addReportFlags(fl *pflag.FlagSet, r *reportFlags) {
-	fl.StringVar(&r.html, "html", "", "write the timeline as one self-contained HTML page (no network needed to view it) to this file (- for stdout)")
-	fl.StringVar(&r.junit, "junit", "", "write JUnit XML (a test suite per run, a test case per rollout) to this file (- for stdout)")
-	fl.StringVar(&r.markdown, "markdown", "", "write a Markdown summary (for $GITHUB_STEP_SUMMARY) to this file (- for stdout)")
+	fl.StringVar(&r.html, "html", "", "write the timeline as one self-contained HTML page (no network needed to view it) to this file")
+	fl.StringVar(&r.junit, "junit", "", "write JUnit XML (a test suite per run, a test case per rollout) to this file")
+	fl.StringVar(&r.markdown, "markdown", "", "write a Markdown summary (for $GITHUB_STEP_SUMMARY) to this file")
 }
 
 // open creates the output files, so that a bad path fails before a drill
-// runs. stdout is where "-" goes.
-func (r *reportFlags) open(stdout io.Writer) error {
+// runs. "-" (stdout) is accepted only when stdout is true: drill writes its
+// text report there.
+func (r *reportFlags) open(stdout bool) error {
 	for _, o := range []reportFile{
 		{flag: "html", path: r.html, write: render.WriteHTML},
 		{flag: "junit", path: r.junit, write: render.WriteJUnit},
@@ -43,6 +44,10 @@ func (r *reportFlags) open(stdout io.Writer) error {
 	} {
 		if o.path == "" {
 			continue
+		}
+		if o.path == "-" && !stdout {
+			r.close()
+			return fmt.Errorf("--%s -: the text report goes to stdout; give a file (lameduck report writes to stdout)", o.flag)
 		}
 		if o.path != "-" {
 			f, err := os.Create(o.path)
@@ -125,6 +130,9 @@ document.`,
 		},
 	}
 	addReportFlags(cmd.Flags(), &r)
+	cmd.Flags().Lookup("html").Usage += " (- for stdout, the default)"
+	cmd.Flags().Lookup("junit").Usage += " (- for stdout)"
+	cmd.Flags().Lookup("markdown").Usage += " (- for stdout)"
 	return cmd
 }
 
@@ -158,7 +166,7 @@ func runReport(cmd *cobra.Command, r *reportFlags, file string) error {
 		r.html = "-"
 	}
 	out := cmd.OutOrStdout()
-	if err := r.open(out); err != nil {
+	if err := r.open(true); err != nil {
 		return usageError("report: %v", err)
 	}
 	if err := r.write(out, doc.Runs); err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/lameduck-dev/lameduck/internal/chromiumtest"
 	"github.com/lameduck-dev/lameduck/internal/drill/report"
 	"github.com/lameduck-dev/lameduck/internal/redistest"
+	"github.com/lameduck-dev/lameduck/internal/render"
 	"go.uber.org/goleak"
 	"golang.org/x/net/html"
 )
@@ -96,6 +97,20 @@ func TestReportOfARealDrill(t *testing.T) {
 		}
 	}
 
+	// The lanes count what the analysis counted per replica.
+	tl := render.FromDrill(doc.Runs)
+	for i, run := range doc.Runs {
+		served := map[string]int64{}
+		for _, rp := range run.Replicas {
+			served[rp.Name] = rp.Served
+		}
+		for _, l := range tl.Runs[i].Lanes {
+			if l.Served != served[l.Replica] {
+				t.Errorf("%s: lane %s counts %d served, the analysis %d", run.Name, l.Replica, l.Served, served[l.Replica])
+			}
+		}
+	}
+
 	dom := chromiumtest.Parse(t, chromiumtest.DumpDOM(t, "file://"+out("r.html")))
 	svgs := chromiumtest.All(dom, chromiumtest.Elem("svg", "timeline"))
 	if len(svgs) != len(doc.Runs) {
@@ -144,7 +159,7 @@ func TestReportOfARealDrill(t *testing.T) {
 	if shot == "" {
 		shot = out("report.png")
 	}
-	chromiumtest.Screenshot(t, "file://"+out("r.html")+"#tip", shot, 1280, 1500)
+	chromiumtest.Screenshot(t, "file://"+out("r.html")+"#tip", shot, 1200, 1900)
 	png, _ := os.ReadFile(shot)
 	if !bytes.HasPrefix(png, []byte("\x89PNG\r\n\x1a\n")) {
 		t.Errorf("%s is not a PNG", shot)
@@ -164,7 +179,8 @@ func isMark(n *html.Node) bool {
 	return false
 }
 
-// TestReportUsage: report refuses what it cannot render, with exit 2.
+// TestReportUsage: report refuses what it cannot render, and drill an
+// output it cannot write, with exit 2 before anything runs.
 func TestReportUsage(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	dir := t.TempDir()
@@ -184,6 +200,9 @@ func TestReportUsage(t *testing.T) {
 		{[]string{"report", empty}, "holds no runs"},
 		{[]string{"report", bad}, "has schema 1"},
 		{[]string{"report", "--html", filepath.Join(dir, "no", "such", "dir.html"), empty}, "holds no runs"},
+		// drill checks its outputs before anything runs.
+		{[]string{"drill", "--html", filepath.Join(dir, "no", "such", "dir.html")}, "--html: open"},
+		{[]string{"drill", "--junit", "-"}, "--junit -: the text report goes to stdout"},
 	} {
 		code, _, errOut := runCLI(t, "", tc.args...)
 		if code != 2 || !strings.Contains(errOut, tc.wantErr) {

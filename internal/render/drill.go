@@ -174,7 +174,7 @@ func fromRun(dr report.Run, bucket time.Duration, control bool) *Run {
 	for _, k := range res.Causes {
 		expl := k.Explanation
 		if len(k.Evidence) > 0 {
-			expl += " Evidence: " + strings.Join(k.Evidence, "; ")
+			expl += " (evidence: " + strings.Join(k.Evidence, "; ") + ")"
 		}
 		r.Causes = append(r.Causes, Cause{Key: k.Key, Count: k.Count, Explanation: expl, Advice: strings.Join(advice[k.Key], " ")})
 	}
