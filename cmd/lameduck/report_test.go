@@ -149,6 +149,15 @@ func TestReportOfARealDrill(t *testing.T) {
 		if int64(marks) != run.Load.Failed || marks != len(run.Failures) {
 			t.Errorf("%s: %d failure marks, the drill counted %d failed requests (%d listed)", run.Name, marks, run.Load.Failed, len(run.Failures))
 		}
+		if l := run.Ledger; l != nil {
+			writes := len(chromiumtest.All(svg, func(n *html.Node) bool {
+				return n.Data == "use" && n.Parent != nil && chromiumtest.Elem("g", "writes")(n.Parent)
+			}))
+			if int64(writes) != l.Lost+l.Duplicated || chromiumtest.Attr(svg, "data-write-details") != strconv.Itoa(writes) {
+				t.Errorf("%s: %d write marks (%s rows of details); the ledger has %d lost and %d duplicated", run.Name, writes,
+					chromiumtest.Attr(svg, "data-write-details"), l.Lost, l.Duplicated)
+			}
+		}
 		if got := chromiumtest.Attr(svg, "data-details"); got != strconv.Itoa(marks) {
 			t.Errorf("%s: the page's script read %q rows of failure details for %d marks", run.Name, got, marks)
 		}
@@ -159,7 +168,7 @@ func TestReportOfARealDrill(t *testing.T) {
 	if shot == "" {
 		shot = out("report.png")
 	}
-	chromiumtest.Screenshot(t, "file://"+out("r.html")+"#tip", shot, 1200, 1900)
+	chromiumtest.Screenshot(t, "file://"+out("r.html")+"#tip", shot, 1200, 2000)
 	png, _ := os.ReadFile(shot)
 	if !bytes.HasPrefix(png, []byte("\x89PNG\r\n\x1a\n")) {
 		t.Errorf("%s is not a PNG", shot)

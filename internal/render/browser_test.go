@@ -59,6 +59,10 @@ func TestHTMLInChromium(t *testing.T) {
 		if marks != len(r.Failures) || marks == 0 {
 			t.Errorf("%s: %d failure marks, want %d (> 0)", r.Name, marks, len(r.Failures))
 		}
+		writes := len(chromiumtest.All(svg, isWriteMark))
+		if writes != len(r.WriteIssues) || chromiumtest.Attr(svg, "data-write-details") != strconv.Itoa(writes) {
+			t.Errorf("%s: %d write marks, %s rows of details, want %d", r.Name, writes, chromiumtest.Attr(svg, "data-write-details"), len(r.WriteIssues))
+		}
 		if got := chromiumtest.Attr(svg, "data-details"); got != strconv.Itoa(len(r.Failures)) {
 			t.Errorf("%s: the script read %q rows of failure details, want %d", r.Name, got, len(r.Failures))
 		}
@@ -80,4 +84,8 @@ func inFails(n *html.Node) bool {
 		}
 	}
 	return false
+}
+
+func isWriteMark(n *html.Node) bool {
+	return n.Data == "use" && n.Parent != nil && chromiumtest.Elem("g", "writes")(n.Parent)
 }

@@ -153,6 +153,22 @@ func fromRun(dr report.Run, bucket time.Duration, control bool) *Run {
 		case q.Acked():
 			c.Request(conns.replica(q), q.Start, false)
 		}
+		// The ledger's verdict on the request's write, as the analysis
+		// reconciles it: lost when acknowledged and never committed,
+		// duplicated when committed more than once.
+		if l := tr.Ledger; l != nil {
+			n := l.Committed[q.ID]
+			kind := ""
+			switch {
+			case !q.Unfinished && q.Acked() && n == 0:
+				kind = WriteLost
+			case n > 1:
+				kind = WriteDuplicated
+			}
+			if kind != "" {
+				r.WriteIssues = append(r.WriteIssues, WriteIssue{At: q.Start, Replica: conns.replica(q), Kind: kind, ID: q.ID, Committed: n})
+			}
+		}
 	}
 	c.Close()
 

@@ -132,7 +132,9 @@ func percent(a, b int64) string {
 
 // failureData is the details table of a run's failure marks, in mark
 // order: {"s": strings, "f": [[sent ms, latency ms, replica, class, cause,
-// code, error, node, conn, moment, id], ...], "c": {cause: explanation}},
+// code, error, node, conn, moment, id], ...], "w": [[sent ms, replica,
+// kind, id, times committed], ...] (the write marks), "c": {cause:
+// explanation}},
 // strings as indexes into "s"; gzipped and base64url-encoded (the page's
 // script inflates it with the browser's DecompressionStream): a third of
 // the JSON's size.
@@ -156,13 +158,18 @@ func failureData(r *Run) (string, error) {
 	for i, fl := range fs {
 		rows[i] = []any{ms(fl.At), ms(fl.Latency), s(fl.Replica), s(fl.Class), s(fl.Cause), fl.Code, s(fl.Error), fl.Node, s(fl.Conn), s(fl.Moment), s(fl.ID)}
 	}
+	ws := writeOrder(r)
+	writes := make([][]any, len(ws))
+	for i, wi := range ws {
+		writes[i] = []any{ms(wi.At), s(wi.Replica), s(wi.Kind), s(wi.ID), wi.Committed}
+	}
 	causes := map[string]string{}
 	for _, c := range r.Causes {
 		causes[c.Key] = c.Explanation
 	}
 	var z bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&z, gzip.DefaultCompression)
-	if err := json.NewEncoder(zw).Encode(map[string]any{"s": strs, "f": rows, "c": causes}); err != nil {
+	if err := json.NewEncoder(zw).Encode(map[string]any{"s": strs, "f": rows, "w": writes, "c": causes}); err != nil {
 		return "", err
 	}
 	if err := zw.Close(); err != nil {

@@ -11,7 +11,7 @@
   document.body.setAttribute("data-parse-ms", Math.round(parsed));
   document.body.setAttribute("data-layout-ms", Math.round(performance.now() - parsed));
   var tip = document.getElementById("tip");
-  var data = {}, marks = new WeakMap();
+  var data = {}, marks = new WeakMap(), writes = new WeakMap();
 
   function inflate(b64) {
     var bin = atob(b64.trim().replace(/-/g, "+").replace(/_/g, "/")), bytes = new Uint8Array(bin.length);
@@ -25,6 +25,7 @@
   });
   document.querySelectorAll("svg.timeline").forEach(function (svg) {
     svg.querySelectorAll(".fails use").forEach(function (m, i) { marks.set(m, i); });
+    svg.querySelectorAll(".writes use").forEach(function (m, i) { writes.set(m, i); });
   });
 
   function ms(v) { return v >= 1000 ? (v / 1000).toFixed(3) + "s" : v + "ms"; }
@@ -43,10 +44,21 @@
     if (d.c[s[r[4]]]) lines.push(d.c[s[r[4]]]);
     return lines.join("\n");
   }
+  function write(svg, i) {
+    var d = data[svg.dataset.run];
+    if (!d) return "loading the details…";
+    var r = d.w[i], s = d.s;
+    var what = s[r[2]] === "lost" ? "acknowledged write lost: the client got 2xx, the store never committed it"
+      : "write duplicated: committed " + r[4] + " times";
+    return what + "\nrequest " + s[r[3]] + ", sent at +" + (r[0] / 1000).toFixed(3) + "s" +
+      (s[r[1]] ? ", answered by " + s[r[1]] : "");
+  }
   function show(e) {
     var t = e.target, text = null;
     if (marks.has(t)) {
       text = failure(t.closest("svg.timeline"), marks.get(t));
+    } else if (writes.has(t)) {
+      text = write(t.closest("svg.timeline"), writes.get(t));
     } else {
       var el = t.closest && t.closest("[data-tip]");
       if (el) text = el.getAttribute("data-tip");
@@ -70,6 +82,7 @@
     document.querySelectorAll("svg.timeline").forEach(function (svg) {
       var d = data[svg.dataset.run];
       svg.setAttribute("data-details", d ? d.f.length : 0);
+      svg.setAttribute("data-write-details", d ? d.w.length : 0);
     });
     // report.html#tip opens the first failure's details (screenshots, tests).
     if (location.hash === "#tip") {

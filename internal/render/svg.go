@@ -19,7 +19,7 @@ const (
 	svgWidth   = gutter + plotWidth + rightPad
 	axisHeight = 22
 	stepsRow   = 22 // rollout steps
-	laneHeight = 48
+	laneHeight = 58
 	histHeight = 24
 	nodeHeight = 18
 )
@@ -57,6 +57,36 @@ func f(v float64) string {
 func at(d time.Duration) string { return fmt.Sprintf("+%.3fs", d.Seconds()) }
 
 func attr(s string) string { return html.EscapeString(s) }
+
+// laneOf is the index of replica's lane: len(r.Lanes), the unrouted lane,
+// when it has none.
+func laneOf(r *Run, replica string) int {
+	if replica != "" {
+		for i, l := range r.Lanes {
+			if l.Replica == replica {
+				return i
+			}
+		}
+	}
+	return len(r.Lanes)
+}
+
+// writeOrder is the order write marks are drawn in, and of their details
+// table: lane by lane, then by time.
+func writeOrder(r *Run) []WriteIssue {
+	lane := map[string]int{}
+	for _, wi := range r.WriteIssues {
+		lane[wi.Replica] = laneOf(r, wi.Replica)
+	}
+	ws := slices.Clone(r.WriteIssues)
+	slices.SortStableFunc(ws, func(a, b WriteIssue) int {
+		if c := lane[a.Replica] - lane[b.Replica]; c != 0 {
+			return c
+		}
+		return cmp.Compare(a.At, b.At)
+	})
+	return ws
+}
 
 // markOrder is the order failure marks are drawn in, and so the order of
 // the details table the page's script reads: lane by lane, cause by cause,
@@ -100,6 +130,11 @@ func (w *svgWriter) draw(runIndex int) {
 			unrouted = &Lane{}
 		}
 	}
+	for _, wi := range r.WriteIssues {
+		if !known[wi.Replica] && unrouted == nil {
+			unrouted = &Lane{}
+		}
+	}
 	if unrouted != nil {
 		lanes = append(lanes, unrouted)
 	}
@@ -109,8 +144,8 @@ func (w *svgWriter) draw(runIndex int) {
 	bottom := nodesTop + len(r.Nodes)*nodeHeight + 16 // room for the rollout labels
 	height := bottom + axisHeight
 
-	w.printf(`<svg class="timeline" data-run="%d" data-failed="%d" data-lanes="%d" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="%s">`,
-		runIndex, r.Failed, len(r.Lanes), svgWidth, height, svgWidth, height, attr("timeline of run "+r.Name))
+	w.printf(`<svg class="timeline" data-run="%d" data-failed="%d" data-writes="%d" data-lanes="%d" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="%s">`,
+		runIndex, r.Failed, len(r.WriteIssues), len(r.Lanes), svgWidth, height, svgWidth, height, attr("timeline of run "+r.Name))
 
 	// Rollout bands behind everything.
 	w.printf(`<g class="rollouts">`)
@@ -159,6 +194,8 @@ func (w *svgWriter) draw(runIndex int) {
 	}
 	fs := markOrder(r)
 	next := 0
+	ws := writeOrder(r)
+	nextW := 0
 	for i, l := range lanes {
 		y := lanesTop + i*laneHeight
 		cls, name, sub := "lane replica", l.Replica, fmt.Sprintf("rev %d · %d ok", l.Revision, l.Served)
@@ -176,12 +213,19 @@ func (w *svgWriter) draw(runIndex int) {
 				break
 			}
 		}
+		var bad []string
 		if failedHere > 0 {
-			sub += fmt.Sprintf(" · %d failed", failedHere)
+			bad = append(bad, fmt.Sprintf("%d failed", failedHere))
+		}
+		if n := countWrites(ws, r, i); n > 0 {
+			bad = append(bad, fmt.Sprintf("%d bad writes", n))
 		}
 		w.printf(`<g class="%s" data-replica="%s"><line class="sep" x1="0" x2="%d" y1="%d" y2="%d"/>`, cls, attr(l.Replica), svgWidth, y+laneHeight, y+laneHeight)
 		w.printf(`<text class="name" x="%d" y="%d">%s</text><text class="sub" x="%d" y="%d">%s</text>`,
 			gutter-8, y+20, attr(name), gutter-8, y+33, attr(sub))
+		if len(bad) > 0 {
+			w.printf(`<text class="sub bad" x="%d" y="%d">%s</text>`, gutter-8, y+45, attr(strings.Join(bad, " · ")))
+		}
 		w.histogram(l, y+2+histHeight, peak)
 		if l != unrouted {
 			w.lifecycle(l, y+histHeight+4)
@@ -205,7 +249,16 @@ func (w *svgWriter) draw(runIndex int) {
 		if failedHere > 0 {
 			w.printf(`</g>`)
 		}
-		w.printf(`</g></g>`)
+		w.printf(`</g>`)
+		// One mark per write the store lost or duplicated.
+		if nextW < len(ws) && laneOf(r, ws[nextW].Replica) == i {
+			w.printf(`<g class="writes" transform="translate(0 %d)">`, y+histHeight+27)
+			for ; nextW < len(ws) && laneOf(r, ws[nextW].Replica) == i; nextW++ {
+				w.printf(`<use href="#w-%s" x="%d"/>`, ws[nextW].Kind, int(math.Round(w.x(ws[nextW].At))))
+			}
+			w.printf(`</g>`)
+		}
+		w.printf(`</g>`)
 	}
 
 	// Balancer nodes: how late each applied each endpoint change.
@@ -414,4 +467,15 @@ func eventTip(replica string, e Event) string {
 		s += ": " + e.Detail
 	}
 	return s
+}
+
+// countWrites counts the write issues of lane i.
+func countWrites(ws []WriteIssue, r *Run, i int) int {
+	n := 0
+	for _, wi := range ws {
+		if laneOf(r, wi.Replica) == i {
+			n++
+		}
+	}
+	return n
 }

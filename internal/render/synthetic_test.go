@@ -105,6 +105,16 @@ func synthetic(names []string, requests int, failRatio float64) *Timeline {
 			})
 		}
 		c.Close()
+		// The naive run loses the writes acknowledged by a replica in
+		// its last 300ms, and duplicates one.
+		if r.Control {
+			for q := 0; q < 40; q++ {
+				l := lifes[q%replicas]
+				r.WriteIssues = append(r.WriteIssues, WriteIssue{At: l.exit - time.Duration(q)*7*time.Millisecond, Replica: fmt.Sprintf("r-%d", q%replicas+1), Kind: WriteLost, ID: fmt.Sprintf("lost-%d", q)})
+			}
+			r.WriteIssues = append(r.WriteIssues, WriteIssue{At: 5 * time.Second, Replica: "r-5", Kind: WriteDuplicated, ID: "dup-1", Committed: 2})
+			r.Lost, r.Duplicated = 40, 1
+		}
 		for _, k := range causes {
 			if counts[k] > 0 {
 				r.Causes = append(r.Causes, Cause{Key: k, Count: counts[k], Explanation: "explanation of " + k, Advice: "advice for " + k})

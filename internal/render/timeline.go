@@ -64,6 +64,9 @@ type Run struct {
 	Nodes    []Node    `json:"nodes"`
 	Causes   []Cause   `json:"causes"`
 	Failures []Failure `json:"failures"`
+	// WriteIssues are the acknowledged writes the store lost and the
+	// writes it committed more than once (the ledger, by request id).
+	WriteIssues []WriteIssue `json:"write_issues,omitempty"`
 	// Notes are caveats shown under the run's header.
 	Notes []string `json:"notes,omitempty"`
 }
@@ -162,6 +165,21 @@ type Failure struct {
 	Conn    string        `json:"conn,omitempty"` // "reused" or "new", "" unknown
 	Moment  string        `json:"moment,omitempty"`
 	ID      string        `json:"id,omitempty"`
+}
+
+// Write issue kinds.
+const (
+	WriteLost       = "lost"       // acknowledged, never committed
+	WriteDuplicated = "duplicated" // committed more than once
+)
+
+// WriteIssue is one request whose write the store got wrong.
+type WriteIssue struct {
+	At        time.Duration `json:"at"` // sent
+	Replica   string        `json:"replica,omitempty"`
+	Kind      string        `json:"kind"` // WriteLost or WriteDuplicated
+	ID        string        `json:"id"`
+	Committed int64         `json:"committed"`
 }
 
 // Counter counts requests into a run's lanes, one bucket at a time. Use it
