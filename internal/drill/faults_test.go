@@ -2,10 +2,14 @@ package drill
 
 import (
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/lameduck-dev/lameduck/internal/drill/analysis"
+	"github.com/lameduck-dev/lameduck/internal/drill/backend"
+	"github.com/lameduck-dev/lameduck/internal/drill/local"
 	"github.com/lameduck-dev/lameduck/internal/drill/pod"
 )
 
@@ -159,10 +163,15 @@ func TestAdviceFixesTheService(t *testing.T) {
 // 1: the rollout deletes the only replica before its successor is
 // ready, and the balancer has nowhere to send requests.
 func TestEmptyServiceDuringRollout(t *testing.T) {
-	cfg := smallDrill(t, "no endpoint", bin, "demo", "--delay", "10ms")
-	cfg.Env = append(lameduckEnv, "LAMEDUCK_DRAIN_DELAY=100ms")
+	// The naive service dies at once on SIGTERM: the Service is empty
+	// until the new replica is ready.
+	cfg := smallDrill(t, "no endpoint", bin, "demo", "--naive", "--delay", "10ms")
+	cfg.Readiness.Admin, cfg.Readiness.Path = false, "/healthz"
 	cfg.Replicas, cfg.MaxSurge, cfg.MaxUnavailable = 1, "0", "1"
 	cfg.Profile = Profile{Name: "test", Min: 0, Max: 10 * time.Millisecond}
+	// A new connection per request, so that requests meet the empty
+	// Service rather than ride a kept connection through the gap.
+	cfg.Header = map[string][]string{"Connection": {"close"}}
 	res := runDrill(t, cfg)
 	if res.Verdict.Pass || causeCount(res, analysis.CauseNoEndpoint) == 0 {
 		t.Fatalf("verdict %q, causes %+v: want requests refused for want of an endpoint", res.Verdict.Summary, res.Causes)
@@ -197,6 +206,10 @@ func TestDeliberateNonZeroExit(t *testing.T) {
 	cfg := smallDrill(t, "exit 3", bin, "demo", "--variant", "shutdown", "--fault", "exit-3", "--delay", "10ms")
 	autoReadiness(&cfg)
 	cfg.PreStopSleep = time.Second
+	// Shutdown closes idle keep-alive connections under clients (a
+	// keep-alive race, not what this test is about): one request per
+	// connection.
+	cfg.Header = map[string][]string{"Connection": {"close"}}
 	res := runDrill(t, cfg)
 	if !res.Verdict.Pass {
 		t.Fatalf("verdict %q: a clean stop with exit code 3 fails nothing", res.Verdict.Summary)
@@ -231,6 +244,49 @@ func TestProgressLineCut(t *testing.T) {
 	} {
 		if got := cut(tc.in, tc.width); got != tc.want {
 			t.Errorf("cut(%q, %d) = %q, want %q", tc.in, tc.width, got, tc.want)
+		}
+	}
+}
+
+// recordingBackend wraps a backend, as a chaos mode or a test double would.
+type recordingBackend struct {
+	backend.Backend
+	mu      sync.Mutex
+	deleted []string
+}
+
+func (b *recordingBackend) Delete(name string) error {
+	b.mu.Lock()
+	b.deleted = append(b.deleted, name)
+	b.mu.Unlock()
+	return b.Backend.Delete(name)
+}
+
+func (b *recordingBackend) StopAll() { b.Backend.(interface{ StopAll() }).StopAll() }
+
+// TestBackendSeam: a drill runs against any backend.Backend given in
+// Config.Backend; here the local emulation wrapped by a recorder.
+func TestBackendSeam(t *testing.T) {
+	cfg := smallDrill(t, "wrapped backend", bin, "demo", "--delay", "10ms")
+	cfg.Env = append(lameduckEnv, "LAMEDUCK_DRAIN_DELAY=800ms")
+	var rb *recordingBackend
+	probe := cfg.Readiness
+	probe.Timeout, probe.SuccessThreshold, probe.FailureThreshold = time.Second, 1, 3
+	cfg.Backend = func(spec BackendSpec) (backend.Backend, error) {
+		lb, err := local.New(local.Options{
+			Command: cfg.Command, Env: spec.Env, Probe: probe, Grace: cfg.Grace, StopSignal: syscall.SIGTERM,
+			Nodes: cfg.Nodes, Lag: spec.Lag, Seed: cfg.Seed, Epoch: spec.Epoch, Events: spec.Events,
+		})
+		rb = &recordingBackend{Backend: lb}
+		return rb, err
+	}
+	res := runDrill(t, cfg)
+	if !res.Verdict.Pass || len(rb.deleted) != 2 {
+		t.Fatalf("verdict %q, deleted %q: want a pass through the wrapped backend, 2 deletions", res.Verdict.Summary, rb.deleted)
+	}
+	for _, rp := range res.Replicas {
+		if rp.Revision == 0 && (rp.Terminating == 0 || rp.Exited == 0) {
+			t.Errorf("old replica %s not deleted through the backend: %+v", rp.Name, rp.Replica)
 		}
 	}
 }
