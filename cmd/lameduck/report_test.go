@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"encoding/xml"
 	"errors"
 	"os"
 	"os/exec"
@@ -90,7 +91,25 @@ func TestReportOfARealDrill(t *testing.T) {
 	if o, err := exec.Command(xmllint, "--noout", "--schema", "../../internal/render/testdata/junit.xsd", out("r.xml")).CombinedOutput(); err != nil {
 		t.Errorf("the JUnit XML does not validate: %v\n%s", err, o)
 	}
+	// JUnit and Markdown agree with the exit code: the verdict run's test
+	// cases fail exactly when the drill exits 1; the control's never fail.
+	var junit struct {
+		Suites []struct {
+			Name     string `xml:"name,attr"`
+			Failures int    `xml:"failures,attr"`
+		} `xml:"testsuite"`
+	}
+	xb, _ := os.ReadFile(out("r.xml"))
+	if err := xml.Unmarshal(xb, &junit); err != nil || len(junit.Suites) != len(doc.Runs) {
+		t.Fatalf("JUnit: %v, %d suites for %d runs", err, len(junit.Suites), len(doc.Runs))
+	}
+	if last := junit.Suites[len(junit.Suites)-1]; (last.Failures > 0) != (code == 1) || junit.Suites[0].Failures != 0 {
+		t.Errorf("JUnit failures per suite %+v, drill exit %d", junit.Suites, code)
+	}
 	md, _ := os.ReadFile(out("r.md"))
+	if want := map[int]string{0: ": ✅ PASS", 1: ": ❌ FAIL"}[code]; !strings.Contains(strings.SplitN(string(md), "\n", 2)[0], want) {
+		t.Errorf("Markdown heading %q, drill exit %d", strings.SplitN(string(md), "\n", 2)[0], code)
+	}
 	for _, r := range doc.Runs {
 		if !strings.Contains(string(md), "### "+r.Name) {
 			t.Errorf("the Markdown summary has no section for %s", r.Name)
