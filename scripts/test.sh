@@ -13,6 +13,10 @@ command -v redis-server >/dev/null || need+=(redis-server)
 command -v prometheus >/dev/null || need+=(prometheus)
 command -v prometheus-pushgateway >/dev/null || command -v pushgateway >/dev/null || need+=(prometheus-pushgateway)
 command -v systemd-socket-activate >/dev/null || need+=(systemd) # real LISTEN_FDS for the systemd package tests
+# The drill report's tests render the HTML timeline in headless Chromium and
+# validate the JUnit XML with xmllint (libxml2-utils).
+command -v chromium >/dev/null || command -v chromium-browser >/dev/null || need+=(chromium)
+command -v xmllint >/dev/null || need+=(libxml2-utils)
 if [ ${#need[@]} -gt 0 ]; then
   echo "scripts/test.sh: installing ${need[*]}"
   sudo=""

@@ -9,6 +9,7 @@
 //	lameduck prestop drain [--admin URL] [--timeout D] [--token T]
 //	lameduck prestop signal [--pid N] [--signal SIG] [--wait] [--timeout D]
 //	lameduck demo [--naive | --variant shutdown] [--delay D]
+//	lameduck report [--html FILE] [--junit FILE] [--markdown FILE] RESULT.json
 //
 // # drill
 //
@@ -67,6 +68,15 @@
 // hash, in one MULTI/EXEC) after --delay, in a goroutine (--naive, with no
 // signal handling) or as lameduck-tracked work; --variant shutdown writes
 // before answering and stops with http.Server.Shutdown.
+//
+// # report
+//
+// report renders a document saved by drill --json as one self-contained
+// HTML timeline (lanes per replica with requests, lifecycle and failure
+// marks with hover details; balancer nodes' endpoint-removal lag; rollout
+// steps), JUnit XML (a test suite per run, a test case per rollout) or a
+// Markdown summary for $GITHUB_STEP_SUMMARY. drill takes the same --html,
+// --junit and --markdown flags. See docs/report.md.
 //
 // # Exit codes
 //

@@ -62,6 +62,7 @@ type drillFlags struct {
 	env              []string
 	startTimeout     seconds
 	jsonFile         string
+	reports          reportFlags // --html, --junit, --markdown (report.go)
 	demoDelay        seconds
 	demoVariant      string
 	protocol         string
@@ -169,6 +170,7 @@ error (command not found, store unreachable, replicas that never get ready).`,
 	fl.StringArrayVar(&f.env, "env", nil, "KEY=VALUE for every replica (repeatable)")
 	fl.Var(secs(&f.startTimeout, drill.DefaultStartTimeout), "start-timeout", "how long replicas may take to become ready")
 	fl.StringVar(&f.jsonFile, "json", "", "write the full result (every event and failure) to this file")
+	addReportFlags(fl, &f.reports)
 	fl.Var(secs(&f.demoDelay, time.Second), "demo-delay", "demo only: delay between the 200 OK and the increment")
 	fl.StringVar(&f.demoVariant, "demo-variant", "both", "demo only: both, naive or lameduck")
 	return cmd
@@ -315,6 +317,10 @@ func runDrill(ctx context.Context, cmd *cobra.Command, f *drillFlags, args []str
 		}()
 		jsonOut = &markWriter{w: file, written: &written}
 	}
+	if err := f.reports.open(false); err != nil {
+		return usageError("drill: %v", err)
+	}
+	defer f.reports.close()
 	var progress io.Writer
 	if fd := int(os.Stderr.Fd()); term.IsTerminal(fd) {
 		progress = os.Stderr
@@ -382,6 +388,9 @@ func runDrill(ctx context.Context, cmd *cobra.Command, f *drillFlags, args []str
 		if err := report.JSON(jsonOut, docRuns, code); err != nil {
 			return usageError("drill: write --json: %v", err)
 		}
+	}
+	if err := f.reports.write(out, docRuns); err != nil {
+		return usageError("drill: %v", err)
 	}
 	if demo && len(results) > 1 {
 		if code == 0 {

@@ -38,11 +38,12 @@ func newRootCmd() *cobra.Command {
                       roll them under constant load, count every lost request
   lameduck lint       check the termination time budget of Kubernetes manifests
   lameduck prestop    a preStop hook for images without a shell
-  lameduck demo       the demo counter service (naive or with lameduck)`,
+  lameduck demo       the demo counter service (naive or with lameduck)
+  lameduck report     render a saved drill result as HTML, JUnit XML or Markdown`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newDrillCmd(), newLintCmd(), newPrestopCmd(), newDemoCmd(), newRestartDrillCmd())
+	root.AddCommand(newDrillCmd(), newLintCmd(), newPrestopCmd(), newDemoCmd(), newRestartDrillCmd(), newReportCmd())
 	return root
 }
 
