@@ -38,11 +38,13 @@ func newRootCmd() *cobra.Command {
                       roll them under constant load, count every lost request
   lameduck lint       check the termination time budget of Kubernetes manifests
   lameduck prestop    a preStop hook for images without a shell
-  lameduck demo       the demo counter service (naive or with lameduck)`,
+  lameduck demo       the demo counter service (naive or with lameduck)
+  lameduck load       the drill's load alone (what drill --kube runs in a pod)`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.AddCommand(newDrillCmd(), newLintCmd(), newPrestopCmd(), newDemoCmd())
+	root.AddCommand(newLoadCmd()) // the in-cluster load of drill --kube
 	return root
 }
 
