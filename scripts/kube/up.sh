@@ -16,10 +16,11 @@ set -euo pipefail
 t0=$(date +%s.%N)
 log() { printf '[up %6.1fs] %s\n' "$(echo "$(date +%s.%N) - $t0" | bc)" "$*"; }
 alive() { [ -f "$B/run/$1.pid" ] && kill -0 "$(cat "$B/run/$1.pid")" 2>/dev/null; }
-start() { # start NAME CMD...: detached (setsid, no inherited fds), pid in run/, log in logs/
+start() { # start NAME CMD...: detached (setsid, no inherited fds), pid in run/, log appended to logs/
   local n=$1; shift
   if alive "$n"; then log "$n already running"; return; fi
-  setsid "$@" >"$B/logs/$n.log" 2>&1 </dev/null &
+  echo "=== up.sh $(date -u +%FT%TZ): $*" >>"$B/logs/$n.log"
+  setsid "$@" >>"$B/logs/$n.log" 2>&1 </dev/null &
   echo $! >"$B/run/$n.pid"
   log "started $n (pid $!, log $B/logs/$n.log)"
 }
@@ -28,7 +29,10 @@ waitfor() { # waitfor WHAT SECONDS CMD...
   for _ in $(seq 1 "$n"); do "$@" >/dev/null 2>&1 && { log "$what ok"; return 0; }; sleep 1; done
   log "TIMEOUT waiting for $what; logs in $B/logs"; return 1
 }
-subst() { sed -e "s#@B@#$B#g" -e "s#@MINSYNC@#${LAMEDUCK_KUBE_PROXY_MIN_SYNC:-1s}#g" "$1" >"$2"; }
+subst() { # subst TEMPLATE OUT: only if it changes (kube-proxy exits when its config file changes)
+  sed -e "s#@B@#$B#g" -e "s#@MINSYNC@#${LAMEDUCK_KUBE_PROXY_MIN_SYNC:-1s}#g" "$1" >"$2.new"
+  if cmp -s "$2.new" "$2"; then rm "$2.new"; else mv "$2.new" "$2"; fi
+}
 
 [ "$(id -u)" -eq 0 ] || { echo "up.sh: must run as root (it starts containerd and kubelet)" >&2; exit 1; }
 "$KUBE_SCRIPTS/packages.sh"
@@ -72,7 +76,8 @@ containerd config default | sed \
   -e "s#netns_mounts_under_state_dir = false#netns_mounts_under_state_dir = true#" \
   -e "s#restrict_oom_score_adj = false#restrict_oom_score_adj = true#" \
   -e "s#path = \"/opt/containerd\"#path = \"$B/state/containerd-opt\"#" \
-  -e "s#disable_apparmor = false#disable_apparmor = true#" >"$B/conf/containerd.toml"
+  -e "s#disable_apparmor = false#disable_apparmor = true#" >"$B/conf/containerd.toml.new"
+if cmp -s "$B/conf/containerd.toml.new" "$B/conf/containerd.toml"; then rm "$B/conf/containerd.toml.new"; else mv "$B/conf/containerd.toml.new" "$B/conf/containerd.toml"; fi
 grep -q 'restrict_oom_score_adj = true' "$B/conf/containerd.toml" || { echo "up.sh: containerd config: restrict_oom_score_adj not set" >&2; exit 1; }
 
 # 3. containerd, and the images (pause sandbox, demo, load) built by images.sh
@@ -102,6 +107,7 @@ start kube-apiserver "$BIN/kube-apiserver" \
   --service-account-key-file="$P/sa.pub" --service-account-signing-key-file="$P/sa.key" \
   --service-account-issuer=https://kubernetes.default.svc.cluster.local \
   --authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction --allow-privileged=true \
+  --kubelet-preferred-address-types=InternalIP \
   --profiling=false --v=1
 K="$BIN/kubectl"
 waitfor kube-apiserver/readyz 120 "$K" get --raw /readyz
