@@ -30,7 +30,10 @@ mk() { # mk NAME ENTRYPOINT IMAGE_PATH=HOST_FILE
   if [ -f "$img/$n.tar" ] && cmp -s "$img/$n.tar" "$img/$n.tar.new"; then rm "$img/$n.tar.new"; else mv "$img/$n.tar.new" "$img/$n.tar"; fi
   local sum
   sum=$(sha256sum <"$img/$n.tar" | cut -c1-64)
-  if [ "$(cat "$B/run/images/$n.sha" 2>/dev/null)" = "$sum" ] && ctr -n k8s.io images ls -q | grep -qx "lameduck.local/$n:1"; then
+  # (the list first: grep -q would close the pipe early and pipefail would see ctr's SIGPIPE)
+  local have
+  have=$(ctr -n k8s.io images ls -q)
+  if [ "$(cat "$B/run/images/$n.sha" 2>/dev/null)" = "$sum" ] && grep -qx "lameduck.local/$n:1" <<<"$have"; then
     return
   fi
   ctr -n k8s.io images import "$img/$n.tar" >/dev/null
