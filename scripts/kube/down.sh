@@ -61,7 +61,7 @@ grep " $B/" /proc/mounts | awk '{print $2}' | sort -r | while read -r m; do umou
 rm -f "$B"/run/containerd/io.containerd.grpc.v1.cri/netns/cni-* 2>/dev/null
 for l in ldcni0 ldk0; do ip link del $l 2>/dev/null && echo "down.sh: deleted bridge $l"; done
 for v in $(ip -o link show type veth 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1); do
-  ip -d link show "$v" 2>/dev/null | grep -q 'master ldcni0' && ip link del "$v"
+  [[ $(ip -d link show "$v" 2>/dev/null) == *"master ldcni0"* ]] && ip link del "$v"
 done
 
 # cgroups kubelet created (kubepods, empty once the pods are gone)

@@ -8,7 +8,7 @@
 set -euo pipefail
 need=()
 for p in containerd runc containernetworking-plugins iptables conntrack etcd-server etcd-client openssl bc; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
+  [[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) == "install ok installed" ]] || need+=("$p")
 done
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "packages.sh: installing ${need[*]} (the single-node Kubernetes cluster needs them)" >&2
