@@ -39,11 +39,13 @@ func newRootCmd() *cobra.Command {
   lameduck lint       check the termination time budget of Kubernetes manifests
   lameduck prestop    a preStop hook for images without a shell
   lameduck demo       the demo counter service (naive or with lameduck)
-  lameduck report     render a saved drill result as HTML, JUnit XML or Markdown`,
+  lameduck restart-drill  restarts on one host: plain vs socket activation vs upgrade
+  lameduck report     render a saved drill result as HTML, JUnit XML or Markdown
+  lameduck load       the drill's load alone (what drill --kube runs in a pod)`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newDrillCmd(), newLintCmd(), newPrestopCmd(), newDemoCmd(), newRestartDrillCmd(), newReportCmd())
+	root.AddCommand(newDrillCmd(), newLintCmd(), newPrestopCmd(), newDemoCmd(), newRestartDrillCmd(), newReportCmd(), newLoadCmd())
 	return root
 }
 
