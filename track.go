@@ -52,6 +52,7 @@ type tracker struct {
 type hold struct {
 	kind, name, peer string
 	start            time.Time
+	conn             net.Conn // App.Adopt: closed at the cut-off
 }
 
 func (t *tracker) init() {
@@ -216,6 +217,36 @@ type trackedConn struct {
 	since    atomic.Int64                 // unix nanos when the connection last became active
 	active   atomic.Bool
 	hijacked atomic.Bool
+	// pending: bytes of a request have been read while the connection
+	// was not active (a request is half-received). Stopping does not
+	// close such a connection as idle: the request gets an answer.
+	pending atomic.Bool
+	// h2 marks an HTTP/2 connection (TLS "h2" or h2c): it is told to go
+	// away with GOAWAY instead of being closed when idle.
+	h2 atomic.Bool
+	// read is set by the first Read; only the reading goroutine uses it.
+	read bool
+}
+
+// h2cPreface starts every h2c connection.
+const h2cPreface = "PRI * HTTP/2.0"
+
+// Read records a request that starts arriving on a connection between
+// requests (pending), and spots the h2c preface on the first read.
+func (c *trackedConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 && !c.active.Load() {
+		if !c.read {
+			c.read = true
+			if n >= len(h2cPreface) && string(p[:len(h2cPreface)]) == h2cPreface {
+				c.h2.Store(true)
+			}
+		}
+		if !c.pending.Load() {
+			c.pending.Store(true)
+		}
+	}
+	return n, err
 }
 
 // trackingListener wraps accepted connections in trackedConns.
@@ -236,14 +267,25 @@ func (l *trackingListener) Accept() (net.Conn, error) {
 	return tc, nil
 }
 
-// asTracked finds the trackedConn under c (which may be a *tls.Conn).
+// asTracked finds the trackedConn under c, looking through every wrapper
+// net/http puts around a connection: a *tls.Conn (HTTPS), and for h2c
+// (http.Protocols.SetUnencryptedHTTP2) a *tls.Conn whose NetConn has an
+// UnencryptedNetConn method returning the real connection. Wrappers of the
+// caller's own that have a NetConn method are looked through too.
 func asTracked(c net.Conn) *trackedConn {
-	if tc, ok := c.(*trackedConn); ok {
-		return tc
-	}
-	if tc, ok := c.(*tls.Conn); ok {
-		if inner, ok := tc.NetConn().(*trackedConn); ok {
-			return inner
+	for range 8 { // bounded: a wrapper that returns itself must not loop
+		switch v := c.(type) {
+		case *trackedConn:
+			return v
+		case interface{ UnencryptedNetConn() net.Conn }:
+			c = v.UnencryptedNetConn()
+		case interface{ NetConn() net.Conn }:
+			c = v.NetConn()
+		default:
+			return nil
+		}
+		if c == nil {
+			return nil
 		}
 	}
 	return nil
@@ -258,15 +300,32 @@ func (t *tracker) connState(c net.Conn, s http.ConnState) {
 	switch s {
 	case http.StateActive:
 		if !tc.active.Swap(true) {
+			if tc.since.Load() == 0 {
+				if tlc, ok := c.(*tls.Conn); ok && tlc.ConnectionState().NegotiatedProtocol == "h2" {
+					tc.h2.Store(true)
+				}
+			}
 			tc.since.Store(time.Now().UnixNano())
 			t.activeConns.Add(1)
 		}
+		tc.pending.Store(false)
 	case http.StateIdle, http.StateClosed, http.StateHijacked:
 		if tc.active.Swap(false) && t.activeConns.Add(-1) == 0 {
 			t.poke()
 		}
-		if s == http.StateIdle && t.closed.Load() {
-			_ = tc.Conn.Close() // stopping: a keep-alive connection gets no next request
+		if s == http.StateIdle && t.closed.Load() && !tc.h2.Load() && (tc.pending.Load() || readable(tc.Conn)) {
+			tc.pending.Store(true) // Stopping waits for it (ConnGrace)
+		} else if s == http.StateIdle && t.closed.Load() && !tc.h2.Load() {
+			// Stopping: an HTTP/1 keep-alive connection gets no next
+			// request. (An HTTP/2 connection was sent GOAWAY and closes
+			// itself once its last frames are written: closing it here
+			// could drop the end of the response just finished. And a
+			// connection on which the next request has started arriving
+			// is left open: that request gets an answer.)
+			_ = tc.Conn.Close()
+		}
+		if s == http.StateClosed && (tc.pending.Load() || tc.h2.Load()) {
+			t.poke() // Stopping may be waiting for it to close
 		}
 		if s == http.StateClosed && tc.cur.Swap(nil) != nil {
 			t.poke() // a handler panicked, or the connection was force-closed
@@ -337,17 +396,58 @@ func (t *tracker) closeHijacked() {
 		_ = c.Conn.Close()
 		delete(t.hijacked, c)
 	}
+	for h := range t.holds {
+		if h.conn != nil {
+			_ = h.conn.Close() // adopted: released by its owner when its goroutines notice
+		}
+	}
 }
 
-// closeIdle closes keep-alive connections that are between requests.
-// Connections that have not sent a first request yet are left open: what
-// they send is answered (with 503) rather than cut.
+// closeIdle closes HTTP/1 keep-alive connections that are between
+// requests. Connections that have not sent a first request yet, and
+// connections on which the next request is half received, are left open:
+// what they send is answered (with 503) rather than cut. HTTP/2
+// connections are not closed here: they were sent GOAWAY and close
+// themselves once their streams are done.
 func (t *tracker) closeIdle() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for c := range t.conns {
-		if !c.active.Load() && c.since.Load() != 0 {
+		if c.active.Load() || c.h2.Load() || c.pending.Load() {
+			continue
+		}
+		if readable(c.Conn) {
+			c.pending.Store(true) // arrived, not read yet: answer it
+			continue
+		}
+		if c.since.Load() != 0 {
 			_ = c.Conn.Close()
 		}
 	}
+}
+
+// h2Conns counts HTTP/2 connections still open.
+func (t *tracker) h2Conns() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for c := range t.conns {
+		if c.h2.Load() {
+			n++
+		}
+	}
+	return n
+}
+
+// pendingConns counts connections on which a request is half received.
+func (t *tracker) pendingConns() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for c := range t.conns {
+		if c.pending.Load() && !c.active.Load() && !c.h2.Load() {
+			n++
+		}
+	}
+	return n
 }
