@@ -31,7 +31,7 @@ const apiGraceTimeout = time.Second
 // cannot expose — from the API server, when Options.GracePeriodFromAPI is
 // set. It reports false (and the configured GracePeriod stays) when it is
 // off, when the pod is not being deleted, or on any error, which it logs.
-func (a *App) apiGracePeriod(r request) (time.Duration, bool) {
+func (a *App) apiGracePeriod() (time.Duration, bool) {
 	if !a.cfg.GracePeriodFromAPI {
 		return 0, false
 	}

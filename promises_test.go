@@ -335,7 +335,7 @@ func TestGracePeriodFromAPIServer(t *testing.T) {
 		wantBudget time.Duration
 	}{
 		{"deletionGracePeriodSeconds", 200, 3*time.Second - 500*time.Millisecond},
-		{"fallback", 403, 10*time.Second - 500*time.Millisecond},
+		{"fallback", 403, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -363,9 +363,18 @@ func TestGracePeriodFromAPIServer(t *testing.T) {
 			c.signal(syscall.SIGTERM)
 			equal(t, "exit code", c.wait(10*time.Second), 0)
 			equal(t, "request to the API server", asked.Load(), "GET /api/v1/namespaces/shop/pods/counter-1 Bearer tok3n")
-			d := findRecord(c.records(), "lameduck: phase", "phase", "Draining")
+			d := findRecord(c.records(), "lameduck: budget from the API server's grace period")
+			if tc.status != 200 {
+				if d != nil {
+					t.Errorf("budget changed though the API server refused: %v", d)
+				}
+				if findRecord(c.records(), "lameduck: grace period from the API server unavailable; using the configured one", "err", "403") == nil {
+					t.Error("the fallback was not logged with the API server's answer")
+				}
+				return
+			}
 			if d == nil {
-				t.Fatal("no Draining record")
+				t.Fatal("no record of the budget from the API server")
 			}
 			equal(t, "budget", time.Duration(d["budget"].(float64)), tc.wantBudget)
 		})

@@ -361,7 +361,21 @@ func (a *App) shutdown(startErr error) int {
 	}
 	deadline := r.at.Add(b.Total)
 
-	if g, ok := a.apiGracePeriod(r); ok {
+	a.mu.Lock()
+	neverServed := a.Phase() == Starting
+	a.track.draining.Store(true) // from here on readiness fails and responses close connections
+	a.enter(Draining, "cause", r.cause.Error(), "budget", b.Total)
+	servers := append([]*server(nil), a.servers...)
+	a.mu.Unlock()
+	drainStart := time.Now()
+	for _, s := range servers {
+		s.goAway()
+	}
+	unclean := startErr != nil || a.fatal.Load()
+
+	// The real grace period, if asked for: read while Draining already
+	// runs (readiness has failed), within the drain delay.
+	if g, ok := a.apiGracePeriod(); ok {
 		cfg := a.cfg
 		cfg.GracePeriod = g
 		if r.src == byDrain {
@@ -373,21 +387,12 @@ func (a *App) shutdown(startErr error) int {
 			b.DrainDelay = max(rest/2, 0) // a shortened grace period: keep time to stop
 		}
 		deadline = r.at.Add(b.Total)
+		a.log.log(slog.LevelInfo, "lameduck: budget from the API server's grace period", "grace_period", g, "budget", b.Total,
+			"drain_delay", b.DrainDelay, "stop", b.Stop, "flush", b.Flush, "close", b.Close)
 	}
 
-	a.mu.Lock()
-	neverServed := a.Phase() == Starting
-	a.track.draining.Store(true) // from here on readiness fails and responses close connections
-	a.enter(Draining, "cause", r.cause.Error(), "budget", b.Total)
-	servers := append([]*server(nil), a.servers...)
-	a.mu.Unlock()
-	for _, s := range servers {
-		s.goAway()
-	}
-	unclean := startErr != nil || a.fatal.Load()
-
-	if !neverServed && b.DrainDelay > 0 {
-		a.drainDelay(b.DrainDelay)
+	if d := b.DrainDelay - time.Since(drainStart); !neverServed && d > 0 {
+		a.drainDelay(d)
 	}
 
 	// Stopping.
