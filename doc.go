@@ -27,9 +27,11 @@
 //     caught up yet; every response carries "Connection: close", and every
 //     HTTP/2 connection (TLS or h2c) is sent a graceful GOAWAY, so clients
 //     reconnect — through the balancer, to another replica.
-//   - Stopping: listeners and idle HTTP/1 keep-alive connections close; a
-//     request that still arrives on an open connection (or was half
-//     received) gets 503 with Retry-After and "Connection: close"; worker
+//   - Stopping: listeners close (connections the kernel had already
+//     established, waiting in the listen queue, are accepted first rather
+//     than reset) and so do idle HTTP/1 keep-alive connections; a request
+//     that still arrives on an open connection (or was half received) gets
+//     503 with Retry-After and "Connection: close"; worker
 //     contexts are cancelled; in-flight requests, tasks (Go), holds (Hold),
 //     adopted connections (Adopt) and workers run to completion, then
 //     HTTP/2 connections are given ConnGrace to close after their GOAWAY.

@@ -22,6 +22,7 @@ type server struct {
 	// h2 owns the HTTP/2 server state of srv (see takeHTTP2): its Shutdown
 	// sends a graceful GOAWAY to every HTTP/2 connection of srv.
 	h2 *http.Server
+	tl *trackingListener // nil for the admin server
 }
 
 // readyPoll is how often Run re-runs the ready checks while Starting.
@@ -245,7 +246,8 @@ func (a *App) start() error {
 		s.done = make(chan struct{})
 		ln := s.ln
 		if s != admin {
-			ln = &trackingListener{Listener: s.ln, t: &a.track}
+			s.tl = &trackingListener{Listener: s.ln, t: &a.track}
+			ln = s.tl
 			s.takeHTTP2()
 		}
 		go func() {
@@ -417,7 +419,9 @@ func (a *App) shutdown(startErr error) int {
 	// answers 503 + Retry-After; it also polls for idleness every 500ms.
 	a.listenersClosed.Store(true)
 	for _, s := range servers {
-		if s.done != nil {
+		if s.tl != nil {
+			s.tl.stopAccepting()
+		} else if s.done != nil {
 			_ = s.ln.Close()
 		}
 	}

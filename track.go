@@ -41,6 +41,8 @@ type tracker struct {
 
 	kick chan struct{} // capacity 1: "something reached zero, re-check"
 
+	queued atomic.Int64 // connections taken from listen queues at Stopping, not yet accepted by their server
+
 	mu       sync.Mutex
 	conns    map[*trackedConn]struct{}
 	hijacked map[*trackedConn]struct{}   // hijacked connections whose handler still runs
@@ -253,18 +255,56 @@ func (c *trackedConn) Read(p []byte) (int, error) {
 type trackingListener struct {
 	net.Listener
 	t *tracker
+
+	mu      sync.Mutex
+	closing bool       // stopAccepting was called
+	queued  []net.Conn // taken from the listen queue by stopAccepting, not yet handed to the server
 }
 
 func (l *trackingListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
+	fromQueue := false
 	if err != nil {
-		return nil, err
+		l.mu.Lock()
+		if !l.closing {
+			l.mu.Unlock()
+			return nil, err
+		}
+		if len(l.queued) == 0 {
+			l.mu.Unlock()
+			return nil, net.ErrClosed
+		}
+		c, l.queued = l.queued[0], l.queued[1:]
+		l.mu.Unlock()
+		fromQueue = true
 	}
 	tc := &trackedConn{Conn: c}
+	if fromQueue && readable(c) {
+		tc.pending.Store(true) // its request is waiting: Stopping answers it
+	}
 	l.t.mu.Lock()
 	l.t.conns[tc] = struct{}{}
 	l.t.mu.Unlock()
+	if fromQueue {
+		l.t.queued.Add(-1)
+		l.t.poke()
+	}
 	return tc, nil
+}
+
+// stopAccepting closes the listener. The connections the kernel already
+// established and that wait in the listen queue are accepted first and
+// served like the connections open when Stopping began (a request they
+// send gets 503 + Retry-After): closing the listener would reset them,
+// though their clients may have sent a request already.
+func (l *trackingListener) stopAccepting() {
+	l.mu.Lock()
+	l.closing = true
+	q := acceptQueued(l.Listener)
+	l.queued = append(l.queued, q...)
+	l.t.queued.Add(int64(len(q)))
+	l.mu.Unlock()
+	_ = l.Listener.Close()
 }
 
 // asTracked finds the trackedConn under c, looking through every wrapper
@@ -439,11 +479,12 @@ func (t *tracker) h2Conns() int {
 	return n
 }
 
-// pendingConns counts connections on which a request is half received.
+// pendingConns counts connections on which a request is half received,
+// and those taken from a listen queue that their server has not accepted yet.
 func (t *tracker) pendingConns() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	n := 0
+	n := int(t.queued.Load())
 	for c := range t.conns {
 		if c.pending.Load() && !c.active.Load() && !c.h2.Load() {
 			n++
