@@ -217,18 +217,28 @@ type trackedConn struct {
 	net.Conn
 	cur      atomic.Pointer[http.Request] // the request being served (HTTP/1)
 	since    atomic.Int64                 // unix nanos when the connection last became active
-	active   atomic.Bool
 	hijacked atomic.Bool
-	// pending: bytes of a request have been read while the connection
-	// was not active (a request is half-received). Stopping does not
-	// close such a connection as idle: the request gets an answer.
-	pending atomic.Bool
+	// state is connIdle, connPending or connActive. One word, so that
+	// becoming active (one swap, needed anyway) also clears pending.
+	state atomic.Int32
 	// h2 marks an HTTP/2 connection (TLS "h2" or h2c): it is told to go
 	// away with GOAWAY instead of being closed when idle.
 	h2 atomic.Bool
 	// read is set by the first Read; only the reading goroutine uses it.
 	read bool
 }
+
+// trackedConn states.
+const (
+	connIdle = iota // new, or between requests
+	// connPending: bytes of a request have been read while the connection
+	// was idle (a request is half received). Stopping does not close such
+	// a connection as idle: the request gets an answer.
+	connPending
+	connActive // net/http's StateActive: a request is being read or served
+)
+
+func (c *trackedConn) pending() bool { return c.state.Load() == connPending }
 
 // h2cPreface starts every h2c connection.
 const h2cPreface = "PRI * HTTP/2.0"
@@ -237,16 +247,14 @@ const h2cPreface = "PRI * HTTP/2.0"
 // requests (pending), and spots the h2c preface on the first read.
 func (c *trackedConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
-	if n > 0 && !c.active.Load() {
+	if n > 0 && c.state.Load() == connIdle {
 		if !c.read {
 			c.read = true
 			if n >= len(h2cPreface) && string(p[:len(h2cPreface)]) == h2cPreface {
 				c.h2.Store(true)
 			}
 		}
-		if !c.pending.Load() {
-			c.pending.Store(true)
-		}
+		c.state.CompareAndSwap(connIdle, connPending)
 	}
 	return n, err
 }
@@ -280,7 +288,7 @@ func (l *trackingListener) Accept() (net.Conn, error) {
 	}
 	tc := &trackedConn{Conn: c}
 	if fromQueue && readable(c) {
-		tc.pending.Store(true) // its request is waiting: Stopping answers it
+		tc.state.Store(connPending) // its request is waiting: Stopping answers it
 	}
 	l.t.mu.Lock()
 	l.t.conns[tc] = struct{}{}
@@ -339,7 +347,7 @@ func (t *tracker) connState(c net.Conn, s http.ConnState) {
 	}
 	switch s {
 	case http.StateActive:
-		if !tc.active.Swap(true) {
+		if tc.state.Swap(connActive) != connActive {
 			if tc.since.Load() == 0 {
 				if tlc, ok := c.(*tls.Conn); ok && tlc.ConnectionState().NegotiatedProtocol == "h2" {
 					tc.h2.Store(true)
@@ -348,13 +356,13 @@ func (t *tracker) connState(c net.Conn, s http.ConnState) {
 			tc.since.Store(time.Now().UnixNano())
 			t.activeConns.Add(1)
 		}
-		tc.pending.Store(false)
 	case http.StateIdle, http.StateClosed, http.StateHijacked:
-		if tc.active.Swap(false) && t.activeConns.Add(-1) == 0 {
+		prev := tc.state.Swap(connIdle)
+		if prev == connActive && t.activeConns.Add(-1) == 0 {
 			t.poke()
 		}
-		if s == http.StateIdle && t.closed.Load() && !tc.h2.Load() && (tc.pending.Load() || readable(tc.Conn)) {
-			tc.pending.Store(true) // Stopping waits for it (ConnGrace)
+		if s == http.StateIdle && t.closed.Load() && !tc.h2.Load() && readable(tc.Conn) {
+			tc.state.CompareAndSwap(connIdle, connPending) // Stopping waits for it (ConnGrace)
 		} else if s == http.StateIdle && t.closed.Load() && !tc.h2.Load() {
 			// Stopping: an HTTP/1 keep-alive connection gets no next
 			// request. (An HTTP/2 connection was sent GOAWAY and closes
@@ -364,7 +372,7 @@ func (t *tracker) connState(c net.Conn, s http.ConnState) {
 			// is left open: that request gets an answer.)
 			_ = tc.Conn.Close()
 		}
-		if s == http.StateClosed && (tc.pending.Load() || tc.h2.Load()) {
+		if s == http.StateClosed && (prev == connPending || tc.h2.Load()) {
 			t.poke() // Stopping may be waiting for it to close
 		}
 		if s == http.StateClosed && tc.cur.Swap(nil) != nil {
@@ -453,11 +461,11 @@ func (t *tracker) closeIdle() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for c := range t.conns {
-		if c.active.Load() || c.h2.Load() || c.pending.Load() {
+		if c.state.Load() != connIdle || c.h2.Load() {
 			continue
 		}
 		if readable(c.Conn) {
-			c.pending.Store(true) // arrived, not read yet: answer it
+			c.state.CompareAndSwap(connIdle, connPending) // arrived, not read yet: answer it
 			continue
 		}
 		if c.since.Load() != 0 {
@@ -486,7 +494,7 @@ func (t *tracker) pendingConns() int {
 	defer t.mu.Unlock()
 	n := int(t.queued.Load())
 	for c := range t.conns {
-		if c.pending.Load() && !c.active.Load() && !c.h2.Load() {
+		if c.pending() && !c.h2.Load() {
 			n++
 		}
 	}
