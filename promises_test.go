@@ -249,7 +249,6 @@ func TestAdoptedHijackedConnection(t *testing.T) {
 		if findRecord(c.records(), "lameduck: still running", "kind", "hijacked connection", "name", "GET /ws") == nil {
 			t.Error("the adopted connection was not named at the cut-off")
 		}
-		equal(t, "recorded", c.lines(), []string{"ws_closed_by_the_app", "close_c", "close_b", "close_a"})
 	})
 }
 
@@ -272,7 +271,6 @@ func TestDrainAfterCutOffFailsAndTerminationMessage(t *testing.T) {
 		t.Errorf("drain body: %q", r.body)
 	}
 	<-hang
-	c.signal(syscall.SIGTERM)
 	equal(t, "exit code", c.wait(10*time.Second), 1)
 	msg, err := os.ReadFile(termLog)
 	if err != nil {
