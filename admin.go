@@ -207,6 +207,11 @@ func (a *App) DrainHandler() http.Handler {
 			timeout = d
 		}
 		a.request(request{src: byDrain, cause: fmt.Errorf("lameduck: drain requested by %s", r.RemoteAddr)})
+		// Run waits (briefly) for this answer before it returns: on a
+		// server of the caller's, os.Exit would otherwise cut it.
+		a.drainsAnswering.Add(1)
+		defer a.drainsAnswering.Add(-1)
+		defer func() { _ = http.NewResponseController(w).Flush() }()
 		t := time.NewTimer(timeout)
 		defer t.Stop()
 		select {

@@ -78,7 +78,8 @@ type App struct {
 
 	cut []string // what the stop budget cut off, for the termination message; guarded by mu
 
-	stopClean       atomic.Bool // Stopping ended with nothing cut off (read by /drain from Flushing on)
+	stopClean       atomic.Bool  // Stopping ended with nothing cut off (read by /drain from Flushing on)
+	drainsAnswering atomic.Int64 // /drain handlers that have not answered yet
 	fatal           atomic.Bool
 	listenersClosed atomic.Bool
 	ran             atomic.Bool

@@ -452,6 +452,11 @@ func (a *App) shutdown(startErr error) int {
 	if !a.runClosers(minTime(time.Now().Add(b.Close), deadline)) {
 		unclean = true
 	}
+	// A /drain answered on a server of the caller's (AdminHandler) must
+	// reach the preStop hook before the caller's os.Exit.
+	for end := time.Now().Add(time.Second); a.drainsAnswering.Load() > 0 && time.Now().Before(end); {
+		time.Sleep(5 * time.Millisecond)
+	}
 	if a.admin != nil && a.admin.done != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		_ = a.admin.srv.Shutdown(ctx) // lets a /drain response finish
