@@ -101,21 +101,29 @@ func TestIdleHTTP2ConnectionGetsGoAwayWhileDraining(t *testing.T) {
 	if _, err := io.WriteString(conn, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00"); err != nil {
 		t.Fatal(err)
 	}
-	c.waitFor("the connection to be served", func(s phaseStatus) bool { return true })
-	c.signal(syscall.SIGTERM)
 	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
 	br := bufio.NewReader(conn)
-	for {
+	readFrame := func() (typ byte, payload []byte) {
+		t.Helper()
 		var hdr [9]byte
 		if _, err := io.ReadFull(br, hdr[:]); err != nil {
 			t.Fatalf("connection ended without GOAWAY: %v", err)
 		}
-		n := int(hdr[0])<<16 | int(hdr[1])<<8 | int(hdr[2])
-		payload := make([]byte, n)
+		payload = make([]byte, int(hdr[0])<<16|int(hdr[1])<<8|int(hdr[2]))
 		if _, err := io.ReadFull(br, payload); err != nil {
 			t.Fatal(err)
 		}
-		if hdr[3] != 0x7 { // not GOAWAY: SETTINGS, WINDOW_UPDATE, …
+		return hdr[3], payload
+	}
+	// The server's SETTINGS: the connection is registered with net/http's
+	// HTTP/2 server (it is, before SETTINGS is written).
+	if typ, _ := readFrame(); typ != 0x4 {
+		t.Fatalf("first frame from the server: type %d, want SETTINGS", typ)
+	}
+	c.signal(syscall.SIGTERM)
+	for {
+		typ, payload := readFrame()
+		if typ != 0x7 { // not GOAWAY: SETTINGS ack, WINDOW_UPDATE, …
 			continue
 		}
 		equal(t, "GOAWAY error code", binary.BigEndian.Uint32(payload[4:8]), 0) // NO_ERROR: graceful
