@@ -5,7 +5,11 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"fmt"
+	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
+	"os"
 	"strings"
 	"time"
 )
@@ -138,22 +142,36 @@ func (a *App) servePhase(w http.ResponseWriter, r *http.Request) {
 }
 
 // DrainHandler starts the shutdown, as a stop signal would, and answers
-// once nothing is in flight any more (the App has reached Flushing): 200
-// "drained", or 504 when ?timeout= (default: the shutdown budget) passes
-// first. It is meant for a Kubernetes preStop httpGet hook, which the
-// kubelet sends with GET to the pod IP:
+// once Stopping is over: 200 "drained" when nothing was cut off, 500 when
+// the stop budget cut requests or tasks off (so a preStop hook reports the
+// failure), or 504 when ?timeout= (default: the grace period) passes
+// first. It is meant for a Kubernetes preStop hook:
 //
 //	lifecycle:
 //	  preStop:
-//	    httpGet: {path: /drain, port: 8081}
+//	    exec:
+//	      command: ["/lameduck", "prestop", "drain", "--admin", "http://127.0.0.1:8081"]
 //
 // A shutdown started this way counts its budget from the request, because
 // the grace period starts with the preStop hook; the SIGTERM that follows
 // when the hook returns is expected and is not a second signal.
 //
-// Exposure: anyone who reaches the admin port can stop the process. Keep
-// the admin port off Services and Ingresses, and set $LAMEDUCK_DRAIN_TOKEN
-// to require the X-Lameduck-Token header (httpGet hooks can send headers).
+// Exposure: whoever can call /drain can stop the process. Without a token
+// ($LAMEDUCK_DRAIN_TOKEN, Options.DrainToken) /drain only accepts requests
+// from the loopback interface, as an exec hook inside the pod sends them.
+// With a token it accepts any peer that sends it in the X-Lameduck-Token
+// header — what a kubelet httpGet hook needs, since it connects from the
+// node to the pod IP:
+//
+//	httpGet:
+//	  path: /drain
+//	  port: admin
+//	  httpHeaders: [{name: X-Lameduck-Token, value: "…"}]
+//
+// /drain refuses to run (403) on a connection of a server the App serves
+// (Serve, ServeListener): there, the service's own clients could stop it,
+// and the drain request would be in-flight work that Stopping waits for.
+// Mount it on the admin server (Admin) or a server of its own.
 func (a *App) DrainHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodPost {
@@ -161,16 +179,23 @@ func (a *App) DrainHandler() http.Handler {
 			http.Error(w, "lameduck: use GET or POST", http.StatusMethodNotAllowed)
 			return
 		}
-		token := a.cfg.DrainToken
-		if token == "" {
-			token = a.opts.DrainToken
+		if a.isServiceRequest(r) {
+			a.log.log(slog.LevelError, "lameduck: /drain refused on a service port: mount the admin endpoints on the admin server",
+				"peer", r.RemoteAddr, "path", r.URL.Path)
+			http.Error(w, "lameduck: drain refused: not served on a service port", http.StatusForbidden)
+			return
 		}
-		if token != "" && subtle.ConstantTimeCompare([]byte(r.Header.Get(DefaultDrainTokenHeader)), []byte(token)) != 1 {
+		cfg := a.options()
+		if cfg.DrainToken == "" && !isLoopback(r.RemoteAddr) {
+			http.Error(w, "lameduck: drain refused: without "+EnvDrainToken+" only a local caller (a preStop exec hook) may drain", http.StatusForbidden)
+			return
+		}
+		if cfg.DrainToken != "" && subtle.ConstantTimeCompare([]byte(r.Header.Get(DefaultDrainTokenHeader)), []byte(cfg.DrainToken)) != 1 {
 			http.Error(w, "lameduck: drain refused: missing or wrong "+DefaultDrainTokenHeader, http.StatusForbidden)
 			return
 		}
-		timeout := a.cfg.GracePeriod
-		if timeout == 0 {
+		timeout := cfg.GracePeriod
+		if timeout <= 0 {
 			timeout = DefaultGracePeriod
 		}
 		if v := r.URL.Query().Get("timeout"); v != "" {
@@ -182,11 +207,22 @@ func (a *App) DrainHandler() http.Handler {
 			timeout = d
 		}
 		a.request(request{src: byDrain, cause: fmt.Errorf("lameduck: drain requested by %s", r.RemoteAddr)})
+		// Run waits (briefly) for this answer before it returns: on a
+		// server of the caller's, os.Exit would otherwise cut it.
+		a.drainsAnswering.Add(1)
+		defer a.drainsAnswering.Add(-1)
+		defer func() { _ = http.NewResponseController(w).Flush() }()
 		t := time.NewTimer(timeout)
 		defer t.Stop()
 		select {
 		case <-a.Entered(Flushing):
-			fmt.Fprintf(w, "drained: nothing in flight (phase %v)\n", a.Phase())
+			st := a.Stats()
+			if !a.stopClean.Load() {
+				http.Error(w, fmt.Sprintf("lameduck: not drained cleanly: the stop budget cut off %d requests and %d tasks (phase %v)",
+					st.CutRequests, st.CutTasks, st.Phase), http.StatusInternalServerError)
+				return
+			}
+			fmt.Fprintf(w, "drained: nothing in flight, nothing cut off (phase %v)\n", st.Phase)
 		case <-t.C:
 			st := a.Stats()
 			http.Error(w, fmt.Sprintf("lameduck: not drained after %v: %d requests and %d tasks in flight (phase %v)",
@@ -194,4 +230,55 @@ func (a *App) DrainHandler() http.Handler {
 		case <-r.Context().Done():
 		}
 	})
+}
+
+// options returns the resolved options once Run has resolved them, and
+// until then the options given to New with the environment applied (so a
+// /drain served before Run honours $LAMEDUCK_DRAIN_TOKEN).
+func (a *App) options() Options {
+	if o := a.resolved.Load(); o != nil {
+		return *o
+	}
+	o := a.opts
+	lookup := o.LookupEnv
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	if v, ok := lookup(EnvDrainToken); ok && v != "" {
+		o.DrainToken = v
+	}
+	if v, ok := lookup(EnvGracePeriod); ok {
+		if d, err := parseDuration(v); err == nil && d > 0 {
+			o.GracePeriod = d
+		}
+	}
+	return o
+}
+
+// isServiceRequest reports whether r is the App's own in-flight work: it
+// arrived on a connection of a server the App serves, or it is counted by
+// the App's middleware on a server of the caller's.
+func (a *App) isServiceRequest(r *http.Request) bool {
+	if c, _ := r.Context().Value(connKey{}).(*trackedConn); c != nil {
+		return true
+	}
+	t := &a.track
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for req := range t.slow {
+		if req.Context() == r.Context() {
+			return true
+		}
+	}
+	return false
+}
+
+// isLoopback reports whether a RemoteAddr is on the loopback interface.
+func isLoopback(remote string) bool {
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		host = remote
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }

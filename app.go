@@ -42,8 +42,11 @@ var (
 // All methods are safe for concurrent use.
 type App struct {
 	opts Options // as given to New
-	cfg  Options // resolved at Run
-	log  logger
+	cfg  Options // resolved at Run; read by the goroutines Run starts
+	// resolved is cfg for everyone else (handlers that may run before or
+	// while Run resolves the options).
+	resolved atomic.Pointer[Options]
+	log      logger
 
 	ph    *phases
 	track tracker
@@ -73,6 +76,10 @@ type App struct {
 	workCtx    context.Context
 	workCancel context.CancelCauseFunc
 
+	cut []string // what the stop budget cut off, for the termination message; guarded by mu
+
+	stopClean       atomic.Bool  // Stopping ended with nothing cut off (read by /drain from Flushing on)
+	drainsAnswering atomic.Int64 // /drain handlers that have not answered yet
 	fatal           atomic.Bool
 	listenersClosed atomic.Bool
 	ran             atomic.Bool
@@ -156,9 +163,13 @@ func (a *App) AdminListener(ln net.Listener) {
 }
 
 // AdminHandler returns the admin endpoints (see Admin) to mount on a mux
-// of the caller's, for example:
+// of a server of the caller's that the service's clients cannot reach,
+// for example an internal port:
 //
 //	mux.Handle("/admin/", http.StripPrefix("/admin", app.AdminHandler()))
+//	go (&http.Server{Addr: "127.0.0.1:9090", Handler: mux}).ListenAndServe()
+//
+// Its /drain refuses to run on a server the App serves (see DrainHandler).
 func (a *App) AdminHandler() http.Handler { return a.adminMux }
 
 // HandleAdmin adds a handler to the admin endpoints, for example /metrics.
@@ -188,7 +199,39 @@ func (a *App) Hold(kind, name, peer string) (release func(), err error) {
 	if !t.enterGate() {
 		return func() {}, fmt.Errorf("%w: %s %s refused", ErrStopped, kind, name)
 	}
-	h := &hold{kind: kind, name: name, peer: peer, start: time.Now()}
+	return a.addHold(&hold{kind: kind, name: name, peer: peer, start: time.Now()}), nil
+}
+
+// Adopt keeps a connection taken over from a handler — hijacked, or
+// upgraded to a WebSocket — tracked after the handler returns, as in the
+// common pattern where the handler starts reader and writer goroutines and
+// returns at once (gorilla/websocket's chat example). Without it the App
+// forgets a hijacked connection when its handler returns: Stopping would
+// not wait for it and would not name it. Call Adopt in the handler, before
+// it returns, and release when the connection is done:
+//
+//	ws, err := upgrader.Upgrade(w, r, nil)
+//	if err != nil { return }
+//	release := app.Adopt(r, ws.NetConn())
+//	go func() { defer release(); defer ws.Close(); readPump(ws) }()
+//
+// Stopping waits for release like it waits for a request (end the
+// connection gracefully when <-app.Entered(lameduck.Stopping) fires: send
+// a close frame). If Stopping's budget runs out it is logged as a
+// "hijacked connection" with its request's method and path, counted as
+// cut off, and c is closed. release may be called more than once.
+func (a *App) Adopt(r *http.Request, c net.Conn) (release func()) {
+	t := &a.track
+	// Not refused once Stopping began: the handler calling Adopt is in
+	// flight, so Stopping has not finished waiting.
+	t.gate.Add(1)
+	h := &hold{kind: "hijacked connection", name: r.Method + " " + r.URL.Path, peer: r.RemoteAddr, start: time.Now(), conn: c}
+	return a.addHold(h)
+}
+
+// addHold registers h (already counted in the gate) and returns its release.
+func (a *App) addHold(h *hold) (release func()) {
+	t := &a.track
 	t.mu.Lock()
 	t.holds[h] = struct{}{}
 	t.mu.Unlock()
@@ -200,7 +243,7 @@ func (a *App) Hold(kind, name, peer string) (release func(), err error) {
 			t.mu.Unlock()
 			t.leaveGate()
 		})
-	}, nil
+	}
 }
 
 // Logger returns the logger the App writes its records to, so that

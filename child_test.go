@@ -2,8 +2,16 @@ package lameduck_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -35,7 +43,7 @@ func childMain() int {
 		f.Close()
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	app := lameduck.New(lameduck.Options{Logger: log})
+	app := lameduck.New(lameduck.Options{Logger: log, ServiceAccountDir: os.Getenv("LAMEDUCK_TEST_SA_DIR")})
 	for _, name := range []string{"a", "b", "c"} {
 		app.Close(name, func() error { record("close " + name); return nil })
 	}
@@ -82,6 +90,49 @@ func childMain() int {
 		fmt.Fprintln(w, "accepted")
 	})
 
+	mux.HandleFunc("POST /shutdown", func(w http.ResponseWriter, r *http.Request) {
+		app.Shutdown(nil)
+		fmt.Fprintln(w, "shutting down")
+	})
+	mux.HandleFunc("POST /fatal", func(w http.ResponseWriter, r *http.Request) {
+		app.Fatal(errors.New("test: fatal"))
+		fmt.Fprintln(w, "fatal")
+	})
+	// GET /ws hijacks the connection and returns at once, leaving it to a
+	// goroutine (gorilla/websocket's chat pattern). The goroutine says
+	// "bye" and closes when Stopping begins, unless ?stay=1: then it keeps
+	// the connection until the cut-off closes it. With
+	// $LAMEDUCK_TEST_ADOPT=1 the handler hands the connection to the App.
+	mux.HandleFunc("GET /ws", func(w http.ResponseWriter, r *http.Request) {
+		conn, buf, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		buf.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: test\r\n\r\n")
+		buf.Flush()
+		release := func() {}
+		if os.Getenv("LAMEDUCK_TEST_ADOPT") == "1" {
+			release = app.Adopt(r, conn)
+		}
+		stay := r.URL.Query().Get("stay") == "1"
+		go func() {
+			defer release()
+			defer conn.Close()
+			<-app.Entered(lameduck.Stopping)
+			if stay {
+				_, _ = io.Copy(io.Discard, conn) // until the App closes it
+				record("ws closed by the app")
+				return
+			}
+			time.Sleep(300 * time.Millisecond) // a close handshake
+			_, _ = io.WriteString(conn, "bye\n")
+		}()
+	})
+	if os.Getenv("LAMEDUCK_TEST_ADMIN_ON_SERVICE") == "1" {
+		// What AdminHandler's doc comment used to suggest.
+		mux.Handle("/admin/", http.StripPrefix("/admin", app.AdminHandler()))
+	}
+
 	addr := "127.0.0.1:0"
 	if a := os.Getenv("LAMEDUCK_TEST_ADDR"); a != "" {
 		addr = a
@@ -96,7 +147,16 @@ func childMain() int {
 	if err != nil {
 		panic(err)
 	}
-	app.ServeListener(&http.Server{Handler: mux}, ln)
+	srv := &http.Server{Handler: mux}
+	switch os.Getenv("LAMEDUCK_TEST_PROTO") {
+	case "h2c":
+		srv.Protocols = new(http.Protocols)
+		srv.Protocols.SetHTTP1(true)
+		srv.Protocols.SetUnencryptedHTTP2(true)
+	case "tls":
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{selfSigned()}}
+	}
+	app.ServeListener(srv, ln)
 	app.AdminListener(adminLn)
 	fmt.Printf("ports %s %s\n", ln.Addr(), adminLn.Addr())
 	return app.Run()
@@ -117,4 +177,19 @@ next:
 		return r
 	}
 	return nil
+}
+
+// selfSigned returns a certificate for 127.0.0.1, made up on the spot.
+func selfSigned() tls.Certificate {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		panic(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }

@@ -1,6 +1,7 @@
 package lameduck_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -102,4 +103,51 @@ func ExampleOptionsFromEnv_invalid() {
 	fmt.Println(err)
 	// Output:
 	// lameduck: invalid configuration: LAMEDUCK_DRAIN_DELAY="abc": time: invalid duration "abc" (want a duration such as "5s", "1m30s" or plain seconds "30")
+}
+
+// A handler that upgrades a connection and returns at once, leaving the
+// connection to a goroutine (gorilla/websocket's chat pattern), hands it
+// to the App with Adopt: Stopping waits for the goroutine's goodbye.
+func ExampleApp_Adopt() {
+	app := lameduck.New(quiet())
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /ws", func(w http.ResponseWriter, r *http.Request) {
+		conn, buf, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		buf.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: demo\r\n\r\n")
+		buf.Flush()
+		release := app.Adopt(r, conn)
+		go func() {
+			defer release()
+			defer conn.Close()
+			<-app.Entered(lameduck.Stopping)
+			fmt.Fprintln(conn, "bye") // a WebSocket would send a 1001 close frame
+		}()
+	}) // returns: without Adopt the App would forget the connection here
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	app.ServeListener(&http.Server{Handler: mux}, ln)
+
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		<-app.Entered(lameduck.Serving)
+		c, _ := net.Dial("tcp", ln.Addr().String())
+		defer c.Close()
+		fmt.Fprint(c, "GET /ws HTTP/1.1\r\nHost: x\r\n\r\n")
+		br := bufio.NewReader(c)
+		resp, _ := http.ReadResponse(br, nil)
+		fmt.Println(resp.Status)
+		app.Shutdown(nil)
+		line, _ := br.ReadString('\n')
+		fmt.Print(line)
+	}()
+	code := app.Run()
+	<-done
+	fmt.Println("exit code", code)
+	// Output:
+	// 101 Switching Protocols
+	// bye
+	// exit code 0
 }

@@ -2,6 +2,7 @@ package lameduck
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -70,4 +71,36 @@ func BenchmarkMiddleware(b *testing.B) {
 			})
 		})
 	}
+}
+
+// oneByteConn is a net.Conn whose Read returns one byte at once, so the
+// benchmark measures the wrapper, not a socket.
+type oneByteConn struct{ net.Conn }
+
+func (oneByteConn) Read(p []byte) (int, error) { p[0] = 'G'; return 1, nil }
+
+// BenchmarkConnPath compares what net/http does per keep-alive request on
+// a bare connection (a read) with the same on an App connection: the read
+// through trackedConn (noting a request that starts arriving between
+// requests) and the ConnState hook's Active and Idle transitions.
+func BenchmarkConnPath(b *testing.B) {
+	a := New(Options{Logger: discardLogger})
+	buf := make([]byte, 4096)
+	b.Run("bare-read", func(b *testing.B) {
+		var c net.Conn = oneByteConn{}
+		b.ReportAllocs()
+		for b.Loop() {
+			_, _ = c.Read(buf)
+		}
+	})
+	b.Run("lameduck-read+connstate", func(b *testing.B) {
+		tc := &trackedConn{Conn: oneByteConn{}}
+		var c net.Conn = tc
+		b.ReportAllocs()
+		for b.Loop() {
+			_, _ = c.Read(buf)
+			a.track.connState(tc, http.StateActive)
+			a.track.connState(tc, http.StateIdle)
+		}
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -49,6 +50,13 @@ const (
 	EnvCloseTimeout = "LAMEDUCK_CLOSE_TIMEOUT"
 	EnvAdminAddr    = "LAMEDUCK_ADMIN_ADDR"
 	EnvDrainToken   = "LAMEDUCK_DRAIN_TOKEN"
+	// EnvGracePeriodFromAPI ("true" or "false") sets GracePeriodFromAPI.
+	EnvGracePeriodFromAPI = "LAMEDUCK_GRACE_PERIOD_FROM_API"
+	// EnvPodName names the pod for GracePeriodFromAPI (default: $HOSTNAME,
+	// which Kubernetes sets to the pod name).
+	EnvPodName = "LAMEDUCK_POD_NAME"
+	// EnvTerminationLog overrides TerminationLog ("-": none).
+	EnvTerminationLog = "LAMEDUCK_TERMINATION_LOG"
 	// EnvKubernetes is set by Kubernetes in every container; its presence
 	// selects DefaultDrainDelayKubernetes.
 	EnvKubernetes = "KUBERNETES_SERVICE_HOST"
@@ -101,8 +109,28 @@ type Options struct {
 	// AdminAddr overrides the address given to App.Admin ($LAMEDUCK_ADMIN_ADDR).
 	AdminAddr string
 	// DrainToken, when set, must be sent in the X-Lameduck-Token header to
-	// the /drain endpoint ($LAMEDUCK_DRAIN_TOKEN).
+	// the /drain endpoint ($LAMEDUCK_DRAIN_TOKEN). Without a token, /drain
+	// only accepts requests from the loopback interface (a preStop exec
+	// hook such as "lameduck prestop drain"): a kubelet httpGet hook comes
+	// from the node, so it needs the token (sent with httpHeaders).
 	DrainToken string
+
+	// GracePeriodFromAPI makes the shutdown read the grace period the
+	// kubelet really gives the pod — metadata.deletionGracePeriodSeconds,
+	// shortened by evictions, node shutdown or "kubectl delete
+	// --grace-period" — from the API server when it starts
+	// ($LAMEDUCK_GRACE_PERIOD_FROM_API). It uses the pod's service-account
+	// token and needs one RBAC rule: get pods in the pod's own namespace.
+	// The request is bounded to 1s; on any failure GracePeriod is used.
+	GracePeriodFromAPI bool
+	// ServiceAccountDir holds the token, ca.crt and namespace files used by
+	// GracePeriodFromAPI. Default: DefaultServiceAccountDir.
+	ServiceAccountDir string
+	// TerminationLog is the file the exit summary (at most 4 KiB) is
+	// written to, if that file exists, so "kubectl describe pod" shows how
+	// the last shutdown went ($LAMEDUCK_TERMINATION_LOG). Default:
+	// DefaultTerminationLog; "-" writes none.
+	TerminationLog string
 
 	// Signals start the shutdown. Default: SIGTERM and SIGINT.
 	Signals []os.Signal
@@ -166,6 +194,16 @@ func OptionsFromEnv(base Options, lookup func(string) (string, bool)) (Options, 
 	}
 	if v, ok := lookup(EnvDrainToken); ok && v != "" {
 		o.DrainToken = v
+	}
+	if v, ok := lookup(EnvGracePeriodFromAPI); ok && strings.TrimSpace(v) != "" {
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%w: %s=%q: want true or false", ErrConfig, EnvGracePeriodFromAPI, v))
+		}
+		o.GracePeriodFromAPI = b
+	}
+	if v, ok := lookup(EnvTerminationLog); ok && v != "" {
+		o.TerminationLog = v
 	}
 	if len(errs) > 0 {
 		return base, errors.Join(errs...)
@@ -288,11 +326,33 @@ func (o Options) budget(total time.Duration) Budget {
 	return b
 }
 
-// parseDuration accepts Go durations and plain (possibly fractional) seconds.
+// maxDurationSeconds is the longest duration in seconds (about 292 years).
+const maxDurationSeconds = int64(math.MaxInt64 / int64(time.Second))
+
+// parseDuration accepts Go durations and plain (possibly fractional)
+// seconds. It rejects what is not a finite number of seconds that a
+// time.Duration can hold (NaN, Inf, 1e10), and a non-zero value shorter
+// than a nanosecond (1e-12), which would otherwise round to 0 and silently
+// mean "the default".
 func parseDuration(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
-	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		return time.Duration(f * float64(time.Second)), nil
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		var numErr *strconv.NumError
+		if errors.As(err, &numErr) && errors.Is(numErr.Err, strconv.ErrRange) {
+			return 0, fmt.Errorf("out of range (at most %d seconds)", maxDurationSeconds)
+		}
+		return time.ParseDuration(s)
 	}
-	return time.ParseDuration(s)
+	switch {
+	case math.IsNaN(f) || math.IsInf(f, 0):
+		return 0, errors.New("not a finite number of seconds")
+	case f < 0:
+		return time.Duration(-1), nil // reported as negative by the caller
+	case f > float64(maxDurationSeconds):
+		return 0, fmt.Errorf("out of range (at most %d seconds)", maxDurationSeconds)
+	case f > 0 && f*float64(time.Second) < 1:
+		return 0, errors.New("shorter than a nanosecond (write 0 for none)")
+	}
+	return time.Duration(math.Round(f * float64(time.Second))), nil
 }

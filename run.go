@@ -19,6 +19,10 @@ type server struct {
 	srv  *http.Server
 	ln   net.Listener
 	done chan struct{} // closed when Serve returned
+	// h2 owns the HTTP/2 server state of srv (see takeHTTP2): its Shutdown
+	// sends a graceful GOAWAY to every HTTP/2 connection of srv.
+	h2 *http.Server
+	tl *trackingListener // nil for the admin server
 }
 
 // readyPoll is how often Run re-runs the ready checks while Starting.
@@ -89,8 +93,11 @@ func (a *App) addServer(srv *http.Server, ln net.Listener) {
 //	≤T0+28s   Stopped: Run returns; SIGKILL would have come at T0+30s.
 //
 // A second stop signal makes Run return 128+signal at once, logging what
-// was cut off; the caller must exit then. A SIGTERM that follows a shutdown
-// started by /drain (a preStop hook) is expected and is not a second signal.
+// was cut off; the caller must exit then. The first stop signal to arrive
+// after a shutdown started otherwise (Shutdown, Fatal, a failed component,
+// /drain: the kubelet's SIGTERM after a preStop hook) is not a second
+// signal, and neither is the same signal delivered twice within
+// SignalDebounce (to the process and to its process group).
 // Run restores signal handling before it returns, except after a shutdown
 // started by /drain, where it leaves the stop signals ignored so that the
 // kubelet's SIGTERM cannot kill the exiting process. It must be called once.
@@ -105,6 +112,7 @@ func (a *App) Run() int {
 		return ExitConfig
 	}
 	a.cfg = cfg
+	a.resolved.Store(&cfg)
 	b := cfg.Budget()
 	for _, w := range b.Warnings {
 		a.log.log(slog.LevelWarn, "lameduck: budget", "warning", w)
@@ -132,10 +140,15 @@ func (a *App) Run() int {
 		go a.becomeReady()
 	}
 
-	sawSignal := false
+	// first is the stop signal that counts as the first one: the one that
+	// started the shutdown, or the first to arrive after a shutdown started
+	// otherwise (Shutdown, Fatal, /drain). Only a later one, and not the
+	// same signal delivered twice at once, cuts the shutdown short.
+	var first os.Signal
+	var firstAt time.Time
 	select {
 	case s := <-sigc:
-		sawSignal = true
+		first, firstAt = s, time.Now()
 		a.request(request{src: bySignal, sig: s, cause: fmt.Errorf("lameduck: %v received", s)})
 	case <-a.requested:
 	}
@@ -146,14 +159,32 @@ func (a *App) Run() int {
 		case code := <-done:
 			return code
 		case s := <-sigc:
-			if !sawSignal && a.req.src == byDrain {
-				sawSignal = true
-				a.log.log(slog.LevelInfo, "lameduck: stop signal during a drain-started shutdown; continuing", "signal", s.String(), "phase", a.Phase().String())
-				continue
+			now := time.Now()
+			switch {
+			case first == nil:
+				first, firstAt = s, now
+				a.log.log(slog.LevelInfo, "lameduck: stop signal during a shutdown already under way; continuing",
+					"signal", s.String(), "trigger", a.req.src.String(), "phase", a.Phase().String())
+			case s == first && now.Sub(firstAt) < SignalDebounce:
+				a.log.log(slog.LevelInfo, "lameduck: same stop signal delivered again at once (to the process and its group?); ignored",
+					"signal", s.String(), "after", now.Sub(firstAt))
+			default:
+				return a.forceExit(s)
 			}
-			return a.forceExit(s)
 		}
 	}
+}
+
+// SignalDebounce is the window in which a repeat of the first stop signal
+// counts as the same delivery, not as a second signal. Supervisors such as
+// timeout(1) signal both the process and its process group, so the process
+// receives the same signal twice within microseconds (systemd's
+// control-group kill does the same); a person pressing Ctrl-C twice to
+// force an exit takes longer than this.
+const SignalDebounce = 250 * time.Millisecond
+
+func (s source) String() string {
+	return [...]string{bySignal: "signal", byDrain: "drain", byCall: "call", byFatal: "fatal"}[s]
 }
 
 // forceExit handles a second stop signal.
@@ -215,11 +246,22 @@ func (a *App) start() error {
 		s.done = make(chan struct{})
 		ln := s.ln
 		if s != admin {
-			ln = &trackingListener{Listener: s.ln, t: &a.track}
+			s.tl = &trackingListener{Listener: s.ln, t: &a.track}
+			ln = s.tl
+			s.takeHTTP2()
 		}
 		go func() {
 			defer close(s.done)
-			if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) && !a.listenersClosed.Load() {
+			var err error
+			if s.srv.TLSConfig != nil {
+				// TLS on top of the tracking listener, so that net/http
+				// sees *tls.Conn (r.TLS, HTTP/2 by ALPN) and the App still
+				// sees every connection.
+				err = s.srv.ServeTLS(ln, "", "")
+			} else {
+				err = s.srv.Serve(ln)
+			}
+			if err != nil && !errors.Is(err, http.ErrServerClosed) && !a.listenersClosed.Load() {
 				a.Fatal(fmt.Errorf("lameduck: %s server failed: %w", s.name, err))
 			}
 		}()
@@ -230,6 +272,49 @@ func (a *App) start() error {
 	}
 	return nil
 }
+
+// takeHTTP2 sets up srv's HTTP/2 support (TLS "h2" and h2c) from a
+// second, never-listening http.Server, s.h2, so that the App can send
+// every HTTP/2 connection a graceful GOAWAY (s.goAway) without calling
+// srv.Shutdown, which would also drop HTTP/1 requests read after it
+// began without an answer. net/http registers the graceful shutdown of
+// its HTTP/2 connections with the server whose HTTP/2 support it sets up,
+// and runs it only from that server's Shutdown; the HTTP/2 handler it
+// installs serves connections of any server it is given. Nothing is done
+// when the caller configured TLSNextProto (x/net/http2, or HTTP/2 turned
+// off) or HTTP/2 is off in srv.Protocols.
+func (s *server) takeHTTP2() {
+	srv := s.srv
+	if srv.TLSNextProto != nil || (srv.Protocols != nil && !srv.Protocols.HTTP2() && !srv.Protocols.UnencryptedHTTP2()) {
+		return
+	}
+	owner := &http.Server{Protocols: srv.Protocols, HTTP2: srv.HTTP2, IdleTimeout: srv.IdleTimeout,
+		ReadTimeout: srv.ReadTimeout, WriteTimeout: srv.WriteTimeout, MaxHeaderBytes: srv.MaxHeaderBytes, ErrorLog: srv.ErrorLog}
+	_ = owner.Serve(noListener{}) // sets up owner.TLSNextProto, then returns
+	if _, ok := owner.TLSNextProto["h2"]; !ok {
+		return // GODEBUG=http2server=0
+	}
+	srv.TLSNextProto = owner.TLSNextProto
+	s.h2 = owner
+}
+
+// goAway sends a graceful GOAWAY (NO_ERROR) to every HTTP/2 connection of
+// the server: clients finish the streams they have open and send new ones
+// on a new connection, to another replica once load balancers caught up.
+// Connections opened later get it with their first response while Draining
+// ("Connection: close" means GOAWAY to net/http's HTTP/2 server).
+func (s *server) goAway() {
+	if s.h2 != nil {
+		_ = s.h2.Shutdown(context.Background()) // no listener, no connection: returns at once
+	}
+}
+
+// noListener is a listener that is closed from the start.
+type noListener struct{}
+
+func (noListener) Accept() (net.Conn, error) { return nil, net.ErrClosed }
+func (noListener) Close() error              { return nil }
+func (noListener) Addr() net.Addr            { return &net.TCPAddr{} }
 
 // becomeReady moves Starting to Serving once every ready check passes.
 func (a *App) becomeReady() {
@@ -282,10 +367,33 @@ func (a *App) shutdown(startErr error) int {
 	neverServed := a.Phase() == Starting
 	a.track.draining.Store(true) // from here on readiness fails and responses close connections
 	a.enter(Draining, "cause", r.cause.Error(), "budget", b.Total)
+	servers := append([]*server(nil), a.servers...)
 	a.mu.Unlock()
+	drainStart := time.Now()
+	for _, s := range servers {
+		s.goAway()
+	}
 	unclean := startErr != nil || a.fatal.Load()
 
-	if d := drainFor(r, b); !neverServed && d > 0 {
+	// The real grace period, if asked for: read while Draining already
+	// runs (readiness has failed), within the drain delay.
+	if g, ok := a.apiGracePeriod(); ok {
+		cfg := a.cfg
+		cfg.GracePeriod = g
+		if r.src == byDrain {
+			b = cfg.budget(g - cfg.KillMargin)
+		} else {
+			b = cfg.Budget()
+		}
+		if rest := b.Total - b.Flush - b.Close; b.DrainDelay > rest {
+			b.DrainDelay = max(rest/2, 0) // a shortened grace period: keep time to stop
+		}
+		deadline = r.at.Add(b.Total)
+		a.log.log(slog.LevelInfo, "lameduck: budget from the API server's grace period", "grace_period", g, "budget", b.Total,
+			"drain_delay", b.DrainDelay, "stop", b.Stop, "flush", b.Flush, "close", b.Close)
+	}
+
+	if d := drainFor(r, b) - time.Since(drainStart); !neverServed && d > 0 {
 		a.drainDelay(d)
 	}
 
@@ -298,9 +406,11 @@ func (a *App) shutdown(startErr error) int {
 	a.enter(Stopping)
 	a.workCancel(fmt.Errorf("lameduck: stopping: %w", r.cause))
 	a.mu.Lock()
-	servers := append([]*server(nil), a.servers...)
 	workers := append([]*worker(nil), a.workers...)
 	a.mu.Unlock()
+	for _, s := range servers {
+		s.goAway() // HTTP/2 connections opened while Draining
+	}
 
 	// Stop accepting, then close idle keep-alive connections. Connections
 	// with a request in flight stay open; their responses carry
@@ -309,7 +419,9 @@ func (a *App) shutdown(startErr error) int {
 	// answers 503 + Retry-After; it also polls for idleness every 500ms.
 	a.listenersClosed.Store(true)
 	for _, s := range servers {
-		if s.done != nil {
+		if s.tl != nil {
+			s.tl.stopAccepting()
+		} else if s.done != nil {
 			_ = s.ln.Close()
 		}
 	}
@@ -328,7 +440,8 @@ func (a *App) shutdown(startErr error) int {
 		}
 	}
 
-	// Flushing.
+	// Flushing. /drain answers from here, with stopClean.
+	a.stopClean.Store(!unclean)
 	a.enter(Flushing)
 	if !a.runFlushes(minTime(time.Now().Add(b.Flush), deadline.Add(-b.Close))) {
 		unclean = true
@@ -338,6 +451,11 @@ func (a *App) shutdown(startErr error) int {
 	a.enter(Closing)
 	if !a.runClosers(minTime(time.Now().Add(b.Close), deadline)) {
 		unclean = true
+	}
+	// A /drain answered on a server of the caller's (AdminHandler) must
+	// reach the preStop hook before the caller's os.Exit.
+	for end := time.Now().Add(time.Second); a.drainsAnswering.Load() > 0 && time.Now().Before(end); {
+		time.Sleep(5 * time.Millisecond)
 	}
 	if a.admin != nil && a.admin.done != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -358,6 +476,7 @@ func (a *App) shutdown(startErr error) int {
 	a.tasks.cancel(context.Canceled)
 	a.enter(Stopped, "code", code)
 	a.summary(r, b, code)
+	a.writeTerminationMessage(r, b, code)
 	return code
 }
 
@@ -386,19 +505,47 @@ func (a *App) drainDelay(max time.Duration) {
 	}
 }
 
+// ConnGrace is how long Stopping waits, once no request, task or worker
+// is left, for connections that are still finishing:
+//   - a request whose first bytes had arrived when Stopping began (its
+//     headers half received): it gets an answer (503 + Retry-After)
+//     instead of the connection being closed under it;
+//   - HTTP/2 connections, which were sent GOAWAY and close themselves
+//     about a second after their last stream (net/http's HTTP/2 server
+//     may still hold the end of the last response in its write buffer
+//     when it reports the connection idle).
+//
+// Connections still open after ConnGrace are closed; they do not make the
+// shutdown unclean.
+const ConnGrace = 2 * time.Second
+
 // waitDrained waits until no request is in flight, no response is being
-// written and every task and worker has returned, or until end.
+// written and every task and worker has returned, then (for at most
+// ConnGrace) for half-received requests and HTTP/2 connections; or until
+// end.
 func (a *App) waitDrained(end time.Time, workers []*worker) bool {
 	timer := time.NewTimer(time.Until(end))
 	defer timer.Stop()
+	var graceC <-chan time.Time
+	graceOver := false
 	for {
 		if a.track.idle() && workersDone(workers) && a.tasks.closeIfEmpty() {
-			return true
+			if graceOver || (a.track.pendingConns() == 0 && a.track.h2Conns() == 0) {
+				return true
+			}
+			if graceC == nil {
+				g := time.NewTimer(ConnGrace)
+				defer g.Stop()
+				graceC = g.C
+			}
 		}
 		select {
 		case <-a.track.kick:
+		case <-graceC:
+			graceOver = true
 		case <-timer.C:
-			return false
+			// Connections still finishing do not make it unclean.
+			return a.track.idle() && workersDone(workers) && a.tasks.closeIfEmpty()
 		}
 	}
 }
@@ -430,6 +577,11 @@ func (a *App) cutOff(workers []*worker) {
 	for _, r := range append(reqs, tasks...) {
 		a.log.stillRunning(r, Stopping)
 	}
+	a.mu.Lock()
+	for _, r := range append(reqs, tasks...) {
+		a.cut = append(a.cut, fmt.Sprintf("%s %s (%v)", r.Kind, r.Name, r.Age.Round(time.Millisecond)))
+	}
+	a.mu.Unlock()
 	a.stats.cutRequests.Add(int64(len(reqs)))
 	a.stats.cutTasks.Add(int64(len(tasks)))
 	a.reqCancel(ErrDeadline)
@@ -529,7 +681,7 @@ func (a *App) summary(r request, b Budget, code int) {
 		durations = append(durations, slog.Duration(p.String(), a.ph.enteredAt(p+1).Sub(a.ph.enteredAt(p))))
 	}
 	st := a.Stats()
-	src := [...]string{bySignal: "signal", byDrain: "drain", byCall: "call", byFatal: "fatal"}[r.src]
+	src := r.src.String()
 	args := []any{
 		"code", code, "cause", r.cause.Error(), "trigger", src,
 		"budget", b.Total, "used", time.Since(r.at).Round(time.Millisecond),

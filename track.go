@@ -41,6 +41,8 @@ type tracker struct {
 
 	kick chan struct{} // capacity 1: "something reached zero, re-check"
 
+	queued atomic.Int64 // connections taken from listen queues at Stopping, not yet accepted by their server
+
 	mu       sync.Mutex
 	conns    map[*trackedConn]struct{}
 	hijacked map[*trackedConn]struct{}   // hijacked connections whose handler still runs
@@ -52,6 +54,7 @@ type tracker struct {
 type hold struct {
 	kind, name, peer string
 	start            time.Time
+	conn             net.Conn // App.Adopt: closed at the cut-off
 }
 
 func (t *tracker) init() {
@@ -214,36 +217,123 @@ type trackedConn struct {
 	net.Conn
 	cur      atomic.Pointer[http.Request] // the request being served (HTTP/1)
 	since    atomic.Int64                 // unix nanos when the connection last became active
-	active   atomic.Bool
 	hijacked atomic.Bool
+	// state is connIdle, connPending or connActive. One word, so that
+	// becoming active (one swap, needed anyway) also clears pending.
+	state atomic.Int32
+	// h2 marks an HTTP/2 connection (TLS "h2" or h2c): it is told to go
+	// away with GOAWAY instead of being closed when idle.
+	h2 atomic.Bool
+	// read is set by the first Read; only the reading goroutine uses it.
+	read bool
+}
+
+// trackedConn states.
+const (
+	connIdle = iota // new, or between requests
+	// connPending: bytes of a request have been read while the connection
+	// was idle (a request is half received). Stopping does not close such
+	// a connection as idle: the request gets an answer.
+	connPending
+	connActive // net/http's StateActive: a request is being read or served
+)
+
+func (c *trackedConn) pending() bool { return c.state.Load() == connPending }
+
+// h2cPreface starts every h2c connection.
+const h2cPreface = "PRI * HTTP/2.0"
+
+// Read records a request that starts arriving on a connection between
+// requests (pending), and spots the h2c preface on the first read.
+func (c *trackedConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 && c.state.Load() == connIdle {
+		if !c.read {
+			c.read = true
+			if n >= len(h2cPreface) && string(p[:len(h2cPreface)]) == h2cPreface {
+				c.h2.Store(true)
+			}
+		}
+		c.state.CompareAndSwap(connIdle, connPending)
+	}
+	return n, err
 }
 
 // trackingListener wraps accepted connections in trackedConns.
 type trackingListener struct {
 	net.Listener
 	t *tracker
+
+	mu      sync.Mutex
+	closing bool       // stopAccepting was called
+	queued  []net.Conn // taken from the listen queue by stopAccepting, not yet handed to the server
 }
 
 func (l *trackingListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
+	fromQueue := false
 	if err != nil {
-		return nil, err
+		l.mu.Lock()
+		if !l.closing {
+			l.mu.Unlock()
+			return nil, err
+		}
+		if len(l.queued) == 0 {
+			l.mu.Unlock()
+			return nil, net.ErrClosed
+		}
+		c, l.queued = l.queued[0], l.queued[1:]
+		l.mu.Unlock()
+		fromQueue = true
 	}
 	tc := &trackedConn{Conn: c}
+	if fromQueue && readable(c) {
+		tc.state.Store(connPending) // its request is waiting: Stopping answers it
+	}
 	l.t.mu.Lock()
 	l.t.conns[tc] = struct{}{}
 	l.t.mu.Unlock()
+	if fromQueue {
+		l.t.queued.Add(-1)
+		l.t.poke()
+	}
 	return tc, nil
 }
 
-// asTracked finds the trackedConn under c (which may be a *tls.Conn).
+// stopAccepting closes the listener. The connections the kernel already
+// established and that wait in the listen queue are accepted first and
+// served like the connections open when Stopping began (a request they
+// send gets 503 + Retry-After): closing the listener would reset them,
+// though their clients may have sent a request already.
+func (l *trackingListener) stopAccepting() {
+	l.mu.Lock()
+	l.closing = true
+	q := acceptQueued(l.Listener)
+	l.queued = append(l.queued, q...)
+	l.t.queued.Add(int64(len(q)))
+	l.mu.Unlock()
+	_ = l.Listener.Close()
+}
+
+// asTracked finds the trackedConn under c, looking through every wrapper
+// net/http puts around a connection: a *tls.Conn (HTTPS), and for h2c
+// (http.Protocols.SetUnencryptedHTTP2) a *tls.Conn whose NetConn has an
+// UnencryptedNetConn method returning the real connection. Wrappers of the
+// caller's own that have a NetConn method are looked through too.
 func asTracked(c net.Conn) *trackedConn {
-	if tc, ok := c.(*trackedConn); ok {
-		return tc
-	}
-	if tc, ok := c.(*tls.Conn); ok {
-		if inner, ok := tc.NetConn().(*trackedConn); ok {
-			return inner
+	for range 8 { // bounded: a wrapper that returns itself must not loop
+		switch v := c.(type) {
+		case *trackedConn:
+			return v
+		case interface{ UnencryptedNetConn() net.Conn }:
+			c = v.UnencryptedNetConn()
+		case interface{ NetConn() net.Conn }:
+			c = v.NetConn()
+		default:
+			return nil
+		}
+		if c == nil {
+			return nil
 		}
 	}
 	return nil
@@ -257,16 +347,33 @@ func (t *tracker) connState(c net.Conn, s http.ConnState) {
 	}
 	switch s {
 	case http.StateActive:
-		if !tc.active.Swap(true) {
+		if tc.state.Swap(connActive) != connActive {
+			if tc.since.Load() == 0 {
+				if tlc, ok := c.(*tls.Conn); ok && tlc.ConnectionState().NegotiatedProtocol == "h2" {
+					tc.h2.Store(true)
+				}
+			}
 			tc.since.Store(time.Now().UnixNano())
 			t.activeConns.Add(1)
 		}
 	case http.StateIdle, http.StateClosed, http.StateHijacked:
-		if tc.active.Swap(false) && t.activeConns.Add(-1) == 0 {
+		prev := tc.state.Swap(connIdle)
+		if prev == connActive && t.activeConns.Add(-1) == 0 {
 			t.poke()
 		}
-		if s == http.StateIdle && t.closed.Load() {
-			_ = tc.Conn.Close() // stopping: a keep-alive connection gets no next request
+		if s == http.StateIdle && t.closed.Load() && !tc.h2.Load() && readable(tc.Conn) {
+			tc.state.CompareAndSwap(connIdle, connPending) // Stopping waits for it (ConnGrace)
+		} else if s == http.StateIdle && t.closed.Load() && !tc.h2.Load() {
+			// Stopping: an HTTP/1 keep-alive connection gets no next
+			// request. (An HTTP/2 connection was sent GOAWAY and closes
+			// itself once its last frames are written: closing it here
+			// could drop the end of the response just finished. And a
+			// connection on which the next request has started arriving
+			// is left open: that request gets an answer.)
+			_ = tc.Conn.Close()
+		}
+		if s == http.StateClosed && (prev == connPending || tc.h2.Load()) {
+			t.poke() // Stopping may be waiting for it to close
 		}
 		if s == http.StateClosed && tc.cur.Swap(nil) != nil {
 			t.poke() // a handler panicked, or the connection was force-closed
@@ -337,17 +444,59 @@ func (t *tracker) closeHijacked() {
 		_ = c.Conn.Close()
 		delete(t.hijacked, c)
 	}
+	for h := range t.holds {
+		if h.conn != nil {
+			_ = h.conn.Close() // adopted: released by its owner when its goroutines notice
+		}
+	}
 }
 
-// closeIdle closes keep-alive connections that are between requests.
-// Connections that have not sent a first request yet are left open: what
-// they send is answered (with 503) rather than cut.
+// closeIdle closes HTTP/1 keep-alive connections that are between
+// requests. Connections that have not sent a first request yet, and
+// connections on which the next request is half received, are left open:
+// what they send is answered (with 503) rather than cut. HTTP/2
+// connections are not closed here: they were sent GOAWAY and close
+// themselves once their streams are done.
 func (t *tracker) closeIdle() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for c := range t.conns {
-		if !c.active.Load() && c.since.Load() != 0 {
+		if c.state.Load() != connIdle || c.h2.Load() {
+			continue
+		}
+		if readable(c.Conn) {
+			c.state.CompareAndSwap(connIdle, connPending) // arrived, not read yet: answer it
+			continue
+		}
+		if c.since.Load() != 0 {
 			_ = c.Conn.Close()
 		}
 	}
+}
+
+// h2Conns counts HTTP/2 connections still open.
+func (t *tracker) h2Conns() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for c := range t.conns {
+		if c.h2.Load() {
+			n++
+		}
+	}
+	return n
+}
+
+// pendingConns counts connections on which a request is half received,
+// and those taken from a listen queue that their server has not accepted yet.
+func (t *tracker) pendingConns() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := int(t.queued.Load())
+	for c := range t.conns {
+		if c.pending() && !c.h2.Load() {
+			n++
+		}
+	}
+	return n
 }

@@ -104,7 +104,10 @@ func newPrestopDrainCmd() *cobra.Command {
 		Long: `Calls GET <admin>/drain?timeout=<timeout> on the lameduck admin server. The
 service starts draining at once (readiness fails, the drain delay starts,
 then listeners close and in-flight requests finish) and answers 200 when
-nothing is in flight any more, or 504 at the timeout.
+nothing is in flight any more and nothing was cut off, 500 when its stop
+budget cut requests or tasks off, or 504 at the timeout; only 200 exits 0.
+Without a token the service accepts /drain from loopback only (this hook
+runs inside the pod); with $LAMEDUCK_DRAIN_TOKEN set, pass the same token.
 
 --admin defaults to $LAMEDUCK_ADMIN_ADDR (an exec hook runs with the
 container's environment; ":8081" means http://127.0.0.1:8081), else

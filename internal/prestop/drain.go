@@ -61,9 +61,10 @@ func AdminURL(addr string) (string, error) {
 }
 
 // Run calls GET <Admin>/drain?timeout=<Timeout> and returns nil when the
-// service answers 200 (nothing in flight any more). A 504 (the service's
-// own timeout), a 403 (wrong token), any other status or a transport error
-// is returned as an error.
+// service answers 200 (drained, nothing cut off). A 500 (the stop budget
+// cut requests or tasks off), a 504 (the service's own timeout), a 403
+// (wrong or missing token), any other status or a transport error is
+// returned as an error.
 func (d Drain) Run(ctx context.Context, logf Logf) error {
 	base, err := AdminURL(d.Admin)
 	if err != nil {
@@ -106,6 +107,8 @@ func (d Drain) Run(ctx context.Context, logf Logf) error {
 		return nil
 	case http.StatusGatewayTimeout:
 		return fmt.Errorf("drain: still in flight at the %v timeout (%s after %v): %s", timeout, resp.Status, took, msg)
+	case http.StatusInternalServerError:
+		return fmt.Errorf("drain: the service cut work off at its stop budget (%s after %v): %s", resp.Status, took, msg)
 	case http.StatusForbidden:
 		return fmt.Errorf("drain: %s: the service wants a token (--token or $%s): %s", resp.Status, EnvDrainToken, msg)
 	default:

@@ -25,9 +25,13 @@ import (
 func runApp() {
 	dir := os.Getenv("PRESTOP_TEST_DIR")
 	slow, _ := time.ParseDuration(os.Getenv("SLOW"))
+	grace := 20 * time.Second
+	if g, err := time.ParseDuration(os.Getenv("GRACE")); err == nil {
+		grace = g
+	}
 	app := lameduck.New(lameduck.Options{
 		LookupEnv:   lameduck.NoEnv,
-		GracePeriod: 20 * time.Second,
+		GracePeriod: grace,
 		DrainToken:  os.Getenv("TOKEN"),
 		Logger:      slog.New(slog.NewTextHandler(os.Stderr, nil)),
 	})
@@ -64,11 +68,11 @@ type appProc struct {
 	dir         string
 }
 
-func startApp(t *testing.T, slow time.Duration, token string) *appProc {
+func startApp(t *testing.T, slow time.Duration, token string, env ...string) *appProc {
 	t.Helper()
 	p := &appProc{dir: t.TempDir(), exited: make(chan error, 1)}
 	p.cmd = exec.Command(os.Args[0], "-test.run=^$")
-	p.cmd.Env = append(os.Environ(), roleEnv+"=app", "PRESTOP_TEST_DIR="+p.dir, "SLOW="+slow.String(), "TOKEN="+token)
+	p.cmd.Env = append(append(os.Environ(), roleEnv+"=app", "PRESTOP_TEST_DIR="+p.dir, "SLOW="+slow.String(), "TOKEN="+token), env...)
 	p.cmd.Stderr = io.Discard
 	if testing.Verbose() {
 		p.cmd.Stderr = os.Stderr
@@ -189,6 +193,24 @@ func TestDrainTimesOut(t *testing.T) {
 	case <-slow:
 	case <-time.After(15 * time.Second):
 		t.Fatal("in-flight request never answered")
+	}
+}
+
+// When the service's stop budget cuts the in-flight request off, /drain
+// does not answer 200, and the hook reports the failure.
+func TestDrainReportsCutOff(t *testing.T) {
+	// Grace 2.6s − kill margin 2s: about 0.4s to stop, less than the 3s request.
+	p := startApp(t, 3*time.Second, "", "GRACE=2600ms")
+	slow := p.startSlowRequest(t)
+	var log logBuf
+	err := Drain{Admin: p.admin, Timeout: 10 * time.Second}.Run(context.Background(), log.logf)
+	if err == nil || !strings.Contains(err.Error(), "cut off") {
+		t.Fatalf("Drain = %v, want an error saying work was cut off\nlog:\n%s", err, log.String())
+	}
+	select {
+	case <-slow:
+	case <-time.After(15 * time.Second):
+		t.Fatal("in-flight request never ended")
 	}
 }
 
