@@ -169,6 +169,12 @@ type Config struct {
 
 	StartTimeout time.Duration
 
+	// Chaos kills replicas with SIGKILL after the rollouts (--chaos);
+	// Retry makes the load retry failed requests with their id as
+	// Idempotency-Key (--retry). See chaos.go and retryload.go.
+	Chaos ChaosSpec
+	Retry bool
+
 	// Progress, when set, receives a live status line (use only on a terminal).
 	Progress io.Writer
 	// Width is the terminal's width in columns: the progress line is cut
@@ -312,6 +318,7 @@ func (c *Config) validate() error {
 	if c.Timeout <= 0 || c.Settle <= 0 || c.StartTimeout <= 0 {
 		errs = append(errs, errors.New("timeout, settle and start timeout must be > 0"))
 	}
+	errs = append(errs, c.chaosErrors()...)
 	switch c.Protocol {
 	case ProtocolHTTP:
 		if !strings.HasPrefix(c.Path, "/") {
