@@ -88,4 +88,3 @@ func NewCrashSafe(cfg Config, opts lameduck.Options) *lameduck.App {
 func RunCrashSafe(cfg Config) int {
 	return NewCrashSafe(cfg, lameduck.Options{}).Run()
 }
-

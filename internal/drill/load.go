@@ -106,8 +106,8 @@ type load struct {
 	began   time.Time
 
 	retries    *retryLog // --retry: every attempt; nil without
-	halt       func() // stops sending
-	closeConns func() // closes the connections once the requests are over
+	halt       func()    // stops sending
+	closeConns func()    // closes the connections once the requests are over
 
 	sent   atomic.Int64
 	ok     atomic.Int64
