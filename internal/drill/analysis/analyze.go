@@ -204,7 +204,14 @@ func (a *analyzer) requests() {
 			lc = &rp.Replica
 			rp.Failed++
 		}
-		f.Cause = a.chaosCause(q, &f, lc, Attribute(&f, lc, c))
+		f.Cause = Attribute(&f, lc, c)
+		if f.Cause == CauseBalancerLag && a.fallback(c) {
+			// The node knew the replica was terminating and sent the
+			// connection there anyway: no endpoint was ready (kube-proxy
+			// falls back to serving-but-terminating endpoints).
+			f.Cause = CauseNoEndpoint
+		}
+		f.Cause = a.chaosCause(q, &f, lc, f.Cause)
 		a.add(f.Cause, f.Replica, 1)
 		a.res.Failures = append(a.res.Failures, f)
 	}
@@ -219,6 +226,20 @@ func (a *analyzer) requests() {
 		lr.AchievedRate = float64(lr.Sent-1) / span.Seconds()
 	}
 	a.res.Load = lr
+}
+
+// fallback reports whether c was routed to a replica its node already
+// saw as terminating.
+func (a *analyzer) fallback(c *trace.Conn) bool {
+	if c == nil {
+		return false
+	}
+	for _, v := range a.tr.Views {
+		if v.Node == c.Node && v.Replica == c.Replica && v.Terminating && v.Applied <= c.Accepted {
+			return true
+		}
+	}
+	return false
 }
 
 // Attribute names the cause of one failure, from the lifecycle of the
@@ -303,9 +324,13 @@ func (a *analyzer) ledger() {
 	}
 	lr := &LedgerReport{Source: l.Source}
 	sent := map[string]bool{}
-	// A lost write is lost at exit when nothing the replica acknowledged
-	// after it was committed either: the replica stopped with its
-	// writes pending. A write lost while later ones landed was dropped.
+	// A lost write is lost at exit when it was acknowledged in the
+	// replica's last stretch, from which nothing it acknowledged was
+	// committed: the replica stopped with its writes pending. The stretch
+	// is "after the last committed ack", with as much slack before it as
+	// there was from it to the exit (writes of one replica do not land
+	// in strict ack order). A write lost while later ones landed well
+	// after it was dropped.
 	lastCommitted := map[string]time.Duration{}
 	for i := range a.tr.Requests {
 		q := &a.tr.Requests[i]
@@ -337,7 +362,7 @@ func (a *analyzer) ledger() {
 		case acked && n == 0:
 			lr.Lost++
 			e := a.entry(q, n, CauseLost)
-			if rp := a.lcs[e.Replica]; rp != nil && rp.Exited > 0 && !rp.Unexpected && !rp.StoppedAtEnd && q.End > lastCommitted[e.Replica] {
+			if rp := a.lcs[e.Replica]; rp != nil && rp.Exited > 0 && !rp.Unexpected && !rp.StoppedAtEnd && q.End > 2*lastCommitted[e.Replica]-rp.Exited {
 				e.Cause = CauseLostAtExit
 			}
 			lost = append(lost, e)

@@ -50,7 +50,7 @@ func TestAnalyzeRecordedTraces(t *testing.T) {
 		{"AdviceFixesTheService", false, map[string]int64{CauseBalancerLag: 40}},
 		{"NoDrainDelayWhileBalancerLags", false, map[string]int64{CauseBalancerLag: 43}},
 		{"NaiveServiceLosesAcknowledgedWork", false, map[string]int64{CauseBalancerLag: 29, CausePinnedCut: 1, CauseLostAtExit: 34}},
-		{"EmptyServiceDuringRollout", false, map[string]int64{CauseNoEndpoint: 1, Cause5xxTerminating: 1}},
+		{"EmptyServiceDuringRollout", false, map[string]int64{CauseNoEndpoint: 11, CauseInFlightExit: 1, CauseLostAtExit: 1}},
 		{"ServiceAnswering503WhileTerminating", false, map[string]int64{Cause5xxTerminating: 102}},
 		{"SignalIgnoringServiceFails", false, map[string]int64{CauseSignalIgnored: 2}},
 		{"IgnoredStopSignalIsKilled", false, map[string]int64{CauseSignalIgnored: 1, CauseLostAtExit: 1, CauseReadinessStayed: 1}},

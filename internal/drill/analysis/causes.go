@@ -111,7 +111,7 @@ var Causes = []CauseDef{
 		Explanation: "requests reached a replica after its listener closed but before the balancer stopped routing to it",
 		Advice:      func(m Measures) []Advice { return prestopAdvice(CauseBalancerLag, m) }},
 	{Key: CauseNoEndpoint, Fails: true,
-		Explanation: "no endpoint was ready or serving: the rollout left the Service empty",
+		Explanation: "no endpoint was ready: the rollout left the Service without a ready replica, and the balancer dropped connections or sent them to a terminating one (kube-proxy's fallback)",
 		Advice: func(Measures) []Advice {
 			return []Advice{{Cause: CauseNoEndpoint, Kind: AdviceKubernetes, Text: "lower maxUnavailable or make new replicas ready faster; check the readiness probe"}}
 		}},
