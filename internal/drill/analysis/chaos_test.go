@@ -48,7 +48,7 @@ func chaosTrace() *trace.Trace {
 			{Seq: 6, ID: "x-6", Start: sec(1.95), End: sec(2), Error: "EOF", Transport: trace.TransportEOF, Local: a, Reused: true},
 		},
 		LoadStart: sec(0.5), LoadStop: sec(3), End: sec(4),
-		Ledger:    &trace.Ledger{Source: "test", Committed: map[string]int64{"x-1": 2, "x-6": 1}},
+		Ledger: &trace.Ledger{Source: "test", Committed: map[string]int64{"x-1": 2, "x-6": 1}},
 	}
 }
 
