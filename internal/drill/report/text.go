@@ -147,7 +147,7 @@ func Text(w io.Writer, r *analysis.Result) {
 	if lg := r.Ledger; lg != nil && len(lg.Examples) > 0 {
 		fmt.Fprintln(w, "\n  ledger, by request id (first of each kind; all in --json):")
 		tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
-		fmt.Fprintln(tw, "    request	commits	answer	sent	answered	replica	conn	cause")
+		fmt.Fprintln(tw, "    request\tcommits\tanswer\tsent\tanswered\treplica\tconn\tkind")
 		shown := map[string]int{}
 		for _, e := range lg.Examples {
 			if shown[e.Cause]++; shown[e.Cause] > 3 {
@@ -157,7 +157,7 @@ func Text(w io.Writer, r *analysis.Result) {
 			if e.Error != "" && e.Code == 0 {
 				what = "error"
 			}
-			fmt.Fprintf(tw, "    %s	%d	%s	+%s	+%s	%s	%d	%s\n", e.ID, e.Committed, what, secs(e.Start), secs(e.End), orQ(e.Replica), e.Conn, e.Cause)
+			fmt.Fprintf(tw, "    %s\t%d\t%s\t+%s\t+%s\t%s\t%d\t%s\n", e.ID, e.Committed, what, secs(e.Start), secs(e.End), orQ(e.Replica), e.Conn, ledgerKind[e.Cause])
 		}
 		tw.Flush()
 	}
@@ -207,6 +207,15 @@ func Text(w io.Writer, r *analysis.Result) {
 	}
 	fmt.Fprintln(w)
 	Wrap(w, "  verdict: ", "    ", r.Verdict.Summary)
+}
+
+// ledgerKind is a ledger cause in a word or two (the causes are
+// explained under "attribution").
+var ledgerKind = map[string]string{
+	analysis.CauseLostAtExit: "lost at exit",
+	analysis.CauseLost:       "lost",
+	analysis.CauseDuplicated: "duplicated",
+	analysis.CausePhantom:    "phantom",
 }
 
 func num(d time.Duration) string {
