@@ -49,7 +49,7 @@ for seed in $SEEDS; do
 		[ -n "$KEEP" ] && cp "$tmp/r.json" "$KEEP/chaos-$variant-retry-$retry-$seed.json"
 		jq -r --arg v "$variant" --arg r "$retry" --arg s "$seed" '.runs[0] as $x |
 			([$x.causes[] | select(.key == "acknowledged-write-lost-at-sigkill") | .count] | add // 0) as $lk |
-			"| \($v) | \($r) | \($s) | \($x.ledger.acked) | \($x.ledger.lost) | \($lk) | \($x.ledger.duplicated) | \($x.load.failed) | \($x.retry.requests // "-") | \($x.retry.attempts // "-") | \($x.load.latency.p99 / 1e6 | floor) ms | \(if $x.retry then "\($x.retry.p99_retried / 1e6 | floor) ms" else "-" end) |"' "$tmp/r.json"
+			"| \($v) | \($r) | \($s) | \($x.ledger.acked) | \($x.ledger.lost) | \($lk) | \($x.ledger.duplicated) | \($x.load.failed) | \($x.retry.requests // "-") | \($x.retry.attempts // "-") | \($x.load.latency.p99 / 1e6 | floor) ms | \(if $x.retry and $x.retry.requests > 0 then "\($x.retry.p99_retried / 1e6 | floor) ms" else "-" end) |"' "$tmp/r.json"
 		rm -f "$tmp/r.json"
 	done
 done

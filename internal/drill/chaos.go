@@ -164,19 +164,29 @@ func (r *runner) runChaos(ctx context.Context) error {
 	return nil
 }
 
-// victims picks what one kill takes: a running replica that is not being
-// deleted, or every running replica of one node group.
+// victims picks what one kill takes: a ready replica that is not being
+// deleted (any running one when none is ready), or every running replica
+// of that replica's node group.
 func (r *runner) victims(ch backend.Chaos, rng *rand.Rand) ([]string, int) {
-	var live []string
+	var live, ready []string
 	for _, s := range r.be.Replicas() {
 		if !s.Exited && !s.Terminating {
 			live = append(live, s.Name)
+			if s.Ready {
+				ready = append(ready, s.Name)
+			}
 		}
 	}
 	if len(live) == 0 {
 		return nil, -1
 	}
-	pick := live[rng.IntN(len(live))]
+	// A replica in service when there is one: a kill of a replacement
+	// that is not ready yet would test nothing.
+	from := ready
+	if len(from) == 0 {
+		from = live
+	}
+	pick := from[rng.IntN(len(from))]
 	node := ch.NodeOf(pick)
 	if r.cfg.Chaos.Scope != trace.ChaosNode {
 		return []string{pick}, node
