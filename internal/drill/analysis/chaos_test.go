@@ -112,3 +112,46 @@ func TestNoChaosNoReport(t *testing.T) {
 		t.Fatalf("causes %v: an unplanned SIGKILL is a crash", causes(r))
 	}
 }
+
+// TestAnalyzeRecordedChaosTraces: runs of internal/drill's chaos tests
+// (recorded with -args -record), analysed.
+func TestAnalyzeRecordedChaosTraces(t *testing.T) {
+	tests := []struct {
+		trace  string
+		pass   bool
+		causes map[string]int64
+	}{
+		{"ChaosFiveSeeds-crashsafe-seed1", true, map[string]int64{CauseChaosKill: 2}},
+		{"ChaosFiveSeeds-lameduck-seed1", false, map[string]int64{CauseChaosKill: 2, CauseLostOnKill: 30}},
+		{"ChaosFiveSeeds-naive-seed1", false, map[string]int64{CauseChaosKill: 2, CauseLostOnKill: 16, CauseLostAtExit: 15}},
+		{"ChaosWithoutRetryAdvisesRetry", false, map[string]int64{CauseChaosKill: 2, CauseKilledInFlight: 24, CauseDeadEndpoint: 18}},
+		{"ChaosNodeKill", true, map[string]int64{CauseChaosKill: 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.trace, func(t *testing.T) {
+			tr := load(t, tt.trace)
+			r := Analyze(tr)
+			if r.Verdict.Pass != tt.pass {
+				t.Errorf("verdict %q, want pass=%v", r.Verdict.Summary, tt.pass)
+			}
+			if got := causes(r); !reflect.DeepEqual(got, tt.causes) {
+				t.Errorf("causes %v, want %v", got, tt.causes)
+			}
+			if r.Chaos == nil {
+				t.Fatal("no chaos report")
+			}
+			var lost, failed int64
+			for _, k := range r.Chaos.Kills {
+				lost += k.Lost
+				failed += k.Failed
+			}
+			if lost != causes(r)[CauseLostOnKill] {
+				t.Errorf("%d lost in the kill reports, %d attributed to %s", lost, causes(r)[CauseLostOnKill], CauseLostOnKill)
+			}
+			if want := causes(r)[CauseKilledInFlight] + causes(r)[CauseDeadEndpoint]; failed != want {
+				t.Errorf("%d failed in the kill reports, %d attributed to the kill causes", failed, want)
+			}
+			checkInvariants(t, tr, r)
+		})
+	}
+}
