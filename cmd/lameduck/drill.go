@@ -315,8 +315,14 @@ func runDrill(ctx context.Context, cmd *cobra.Command, f *drillFlags, args []str
 		if err != nil {
 			return usageError("drill: --json: %v", err)
 		}
-		defer file.Close()
-		jsonOut = file
+		written := false
+		defer func() {
+			file.Close()
+			if !written {
+				os.Remove(f.jsonFile) // the drill did not run to the end
+			}
+		}()
+		jsonOut = &markWriter{w: file, written: &written}
 	}
 	var progress io.Writer
 	if fd := int(os.Stderr.Fd()); term.IsTerminal(fd) {
@@ -525,4 +531,15 @@ func demoRuns(cmd *cobra.Command, f *drillFlags, cfg drill.Config) ([]drill.Conf
 		return []drill.Config{naive, lame, crashSafeRun(lame, delay)}, nil
 	}
 	return nil, usageError("drill: --demo-variant must be both, naive, lameduck, crashsafe or all, not %q", f.demoVariant)
+}
+
+// markWriter notes that something was written.
+type markWriter struct {
+	w       io.Writer
+	written *bool
+}
+
+func (m *markWriter) Write(p []byte) (int, error) {
+	*m.written = true
+	return m.w.Write(p)
 }

@@ -140,15 +140,22 @@ func TestDrillJSONToStdoutWithoutAdminPort(t *testing.T) {
 	}
 }
 
-// TestDrillJSONFile: --json FILE is written, also when the drill fails.
-func TestDrillJSONFileCreatedFirst(t *testing.T) {
+// TestDrillJSONFileNotLeftBehind: a usage or setup error leaves no
+// --json file, neither one found before the file is created (a bad value)
+// nor one found after (a command that is not there).
+func TestDrillJSONFileNotLeftBehind(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	out := filepath.Join(t.TempDir(), "out.json")
-	code, _, _ := runCLI(t, "", "drill", "--json", out, "--replicas", "0", "--", "true")
-	if code != 2 {
-		t.Fatalf("exit %d, want 2", code)
-	}
-	if _, err := os.Stat(out); err == nil {
-		t.Fatalf("a usage error left %s behind", out)
+	for _, args := range [][]string{
+		{"--replicas", "0", "--", "true"},
+		{"--", "/nonexistent/service"},
+	} {
+		out := filepath.Join(t.TempDir(), "out.json")
+		code, _, _ := runCLI(t, "", append([]string{"drill", "--json", out}, args...)...)
+		if code != 2 {
+			t.Fatalf("%q: exit %d, want 2", args, code)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Fatalf("%q: a usage error left %s behind", args, out)
+		}
 	}
 }

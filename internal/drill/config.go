@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/lameduck-dev/lameduck/internal/drill/backend"
 	"github.com/lameduck-dev/lameduck/internal/drill/ledger"
 	"github.com/lameduck-dev/lameduck/internal/drill/pod"
 	"github.com/lameduck-dev/lameduck/internal/drill/rollout"
@@ -174,6 +175,15 @@ type Config struct {
 	// Idempotency-Key (--retry). See chaos.go and retryload.go.
 	Chaos ChaosSpec
 	Retry bool
+	// Backend, when set, makes the backend the drill runs against instead
+	// of the local emulation (a real cluster, chaos wrapped around the
+	// emulation). The drill's own settings (Command, Readiness, Grace,
+	// PreStop…) are then the backend's business; "auto" readiness is not
+	// resolved. A backend may implement Publish() (make the initial
+	// replicas known to every balancer node at once), StopAll() (stop
+	// what still runs before Record) and AnswersPhase() bool (the service
+	// is built on lameduck).
+	Backend func(BackendSpec) (backend.Backend, error)
 
 	// Progress, when set, receives a live status line (use only on a terminal).
 	Progress io.Writer
@@ -332,4 +342,17 @@ func (c *Config) validate() error {
 		errs = append(errs, fmt.Errorf("protocol %q: want %s or %s", c.Protocol, ProtocolHTTP, ProtocolGRPC))
 	}
 	return errors.Join(errs...)
+}
+
+// BackendSpec is what the drill hands a Config.Backend.
+type BackendSpec struct {
+	// Epoch is time zero of the trace.
+	Epoch time.Time
+	// Env returns a replica's environment given its service and admin
+	// ports (PORT, ADMIN_PORT, REDIS_ADDR, LEDGER_KEY, --env …).
+	Env func(port, admin int) []string
+	// Lag draws the propagation lag of one endpoint change on one node.
+	Lag func(node int) time.Duration
+	// Events receives the backend's events as they happen.
+	Events backend.EventSink
 }

@@ -246,6 +246,20 @@ func TestNoDrainDelayWhileBalancerLags(t *testing.T) {
 	if !kube || !lib || res.Advice[0].Kind != analysis.AdviceKubernetes {
 		t.Fatalf("advice %+v: want the preStop sleep first, then the lameduck drain delay", res.Advice)
 	}
+	// The lameduck way, with exactly the advised numbers, passes.
+	for _, a := range res.Advice {
+		if a.Kind != analysis.AdviceLameduck {
+			continue
+		}
+		fixed := cfg
+		fixed.Env = append([]string(nil), cfg.Env...)
+		applyAdvice(t, &fixed, a.Flags)
+		t.Logf("re-running with %q", a.Flags)
+		if again := runDrill(t, fixed); !again.Verdict.Pass {
+			t.Fatalf("the advised %q did not fix the service: %s", a.Flags, again.Verdict.Summary)
+		}
+		break
+	}
 }
 
 // TestIgnoredStopSignalIsKilled: a replica whose shell ignores SIGTERM

@@ -2,10 +2,14 @@ package drill
 
 import (
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/lameduck-dev/lameduck/internal/drill/analysis"
+	"github.com/lameduck-dev/lameduck/internal/drill/backend"
+	"github.com/lameduck-dev/lameduck/internal/drill/local"
 	"github.com/lameduck-dev/lameduck/internal/drill/pod"
 )
 
@@ -186,12 +190,21 @@ func TestSlowShutdownOutlastsGrace(t *testing.T) {
 	if res.Verdict.Pass || causeCount(res, analysis.CauseShutdownTooSlow) != 1 || causeCount(res, analysis.CauseSignalIgnored) != 0 {
 		t.Fatalf("verdict %q, causes %+v: want %s, not %s", res.Verdict.Summary, res.Causes, analysis.CauseShutdownTooSlow, analysis.CauseSignalIgnored)
 	}
-	var grace bool
+	var grace []string
 	for _, a := range res.Advice {
-		grace = grace || (len(a.Flags) == 2 && a.Flags[0] == "--grace")
+		if len(a.Flags) == 2 && a.Flags[0] == "--grace" {
+			grace = a.Flags
+		}
 	}
-	if !grace {
+	if grace == nil {
 		t.Fatalf("advice %+v: want a longer grace period", res.Advice)
+	}
+	// The advised grace period, applied, passes.
+	fixed := cfg
+	applyAdvice(t, &fixed, grace)
+	t.Logf("re-running with %q", grace)
+	if again := runDrill(t, fixed); !again.Verdict.Pass {
+		t.Fatalf("the advised %q did not fix the service: %s", grace, again.Verdict.Summary)
 	}
 }
 
@@ -240,6 +253,49 @@ func TestProgressLineCut(t *testing.T) {
 	} {
 		if got := cut(tc.in, tc.width); got != tc.want {
 			t.Errorf("cut(%q, %d) = %q, want %q", tc.in, tc.width, got, tc.want)
+		}
+	}
+}
+
+// recordingBackend wraps a backend, as a chaos mode or a test double would.
+type recordingBackend struct {
+	backend.Backend
+	mu      sync.Mutex
+	deleted []string
+}
+
+func (b *recordingBackend) Delete(name string) error {
+	b.mu.Lock()
+	b.deleted = append(b.deleted, name)
+	b.mu.Unlock()
+	return b.Backend.Delete(name)
+}
+
+func (b *recordingBackend) StopAll() { b.Backend.(interface{ StopAll() }).StopAll() }
+
+// TestBackendSeam: a drill runs against any backend.Backend given in
+// Config.Backend; here the local emulation wrapped by a recorder.
+func TestBackendSeam(t *testing.T) {
+	cfg := smallDrill(t, "wrapped backend", bin, "demo", "--delay", "10ms")
+	cfg.Env = append(lameduckEnv, "LAMEDUCK_DRAIN_DELAY=800ms")
+	var rb *recordingBackend
+	probe := cfg.Readiness
+	probe.Timeout, probe.SuccessThreshold, probe.FailureThreshold = time.Second, 1, 3
+	cfg.Backend = func(spec BackendSpec) (backend.Backend, error) {
+		lb, err := local.New(local.Options{
+			Command: cfg.Command, Env: spec.Env, Probe: probe, Grace: cfg.Grace, StopSignal: syscall.SIGTERM,
+			Nodes: cfg.Nodes, Lag: spec.Lag, Seed: cfg.Seed, Epoch: spec.Epoch, Events: spec.Events,
+		})
+		rb = &recordingBackend{Backend: lb}
+		return rb, err
+	}
+	res := runDrill(t, cfg)
+	if !res.Verdict.Pass || len(rb.deleted) != 2 {
+		t.Fatalf("verdict %q, deleted %q: want a pass through the wrapped backend, 2 deletions", res.Verdict.Summary, rb.deleted)
+	}
+	for _, rp := range res.Replicas {
+		if rp.Revision == 0 && (rp.Terminating == 0 || rp.Exited == 0) {
+			t.Errorf("old replica %s not deleted through the backend: %+v", rp.Name, rp.Replica)
 		}
 	}
 }

@@ -346,25 +346,35 @@ func Run(ctx context.Context, cfg Config) (*trace.Trace, error) {
 	defer stopProgress()
 
 	settings := r.settings()
-	if cfg.Readiness.Kind == "" {
-		r.setPhase("finding a readiness probe")
-		probe, isLameduck, note, err := local.DetectReadiness(ctx, cfg.Command, r.env, r.epoch, cfg.StartTimeout)
+	var be backend.Backend
+	if cfg.Backend != nil {
+		b, err := cfg.Backend(BackendSpec{Epoch: r.epoch, Env: r.env, Lag: r.lag, Events: r.record})
 		if err != nil {
-			return nil, setupErr("%s: %v", cfg.Command[0], err)
+			return nil, &SetupError{Err: err}
 		}
-		probe.Period, probe.Timeout = cfg.Readiness.Period, cfg.Readiness.Timeout
-		probe.SuccessThreshold, probe.FailureThreshold, probe.InitialDelay = cfg.Readiness.SuccessThreshold, cfg.Readiness.FailureThreshold, cfg.Readiness.InitialDelay
-		r.cfg.Readiness = probe
-		cfg = r.cfg
-		settings.Readiness, settings.ReadinessNote, settings.Lameduck = probe.String(), note, isLameduck
-	}
-	be, err := local.New(local.Options{
-		Command: cfg.Command, Env: r.env, Probe: cfg.Readiness, MinReady: cfg.MinReady, Grace: cfg.Grace,
-		PreStopSleep: cfg.PreStopSleep, PreStopCommand: cfg.PreStopCommand, StopSignal: cfg.StopSignal,
-		Nodes: cfg.Nodes, Lag: r.lag, Seed: cfg.Seed, Epoch: r.epoch, Events: r.record,
-	})
-	if err != nil {
-		return nil, &SetupError{Err: err}
+		be = b
+	} else {
+		if cfg.Readiness.Kind == "" {
+			r.setPhase("finding a readiness probe")
+			probe, isLameduck, note, err := local.DetectReadiness(ctx, cfg.Command, r.env, r.epoch, cfg.StartTimeout)
+			if err != nil {
+				return nil, setupErr("%s: %v", cfg.Command[0], err)
+			}
+			probe.Period, probe.Timeout = cfg.Readiness.Period, cfg.Readiness.Timeout
+			probe.SuccessThreshold, probe.FailureThreshold, probe.InitialDelay = cfg.Readiness.SuccessThreshold, cfg.Readiness.FailureThreshold, cfg.Readiness.InitialDelay
+			r.cfg.Readiness = probe
+			cfg = r.cfg
+			settings.Readiness, settings.ReadinessNote, settings.Lameduck = probe.String(), note, isLameduck
+		}
+		lb, err := local.New(local.Options{
+			Command: cfg.Command, Env: r.env, Probe: cfg.Readiness, MinReady: cfg.MinReady, Grace: cfg.Grace,
+			PreStopSleep: cfg.PreStopSleep, PreStopCommand: cfg.PreStopCommand, StopSignal: cfg.StopSignal,
+			Nodes: cfg.Nodes, Lag: r.lag, Seed: cfg.Seed, Epoch: r.epoch, Events: r.record,
+		})
+		if err != nil {
+			return nil, &SetupError{Err: err}
+		}
+		be = lb
 	}
 	defer be.Close()
 	r.be = be
@@ -375,12 +385,14 @@ func Run(ctx context.Context, cfg Config) (*trace.Trace, error) {
 	if err := r.startInitial(ctx); err != nil {
 		return nil, err
 	}
-	be.Publish()
+	if p, ok := be.(interface{ Publish() }); ok {
+		p.Publish()
+	}
 	if err := waitViews(ctx, be, cfg.Replicas); err != nil {
 		return nil, err
 	}
-	if cfg.Readiness.Admin && !settings.Lameduck {
-		settings.Lameduck = be.AnswersPhase()
+	if p, ok := be.(interface{ AnswersPhase() bool }); ok && cfg.Readiness.Admin && !settings.Lameduck {
+		settings.Lameduck = p.AnswersPhase()
 	}
 	r.rngMu.Lock()
 	r.noLag = false
@@ -475,7 +487,9 @@ func Run(ctx context.Context, cfg Config) (*trace.Trace, error) {
 		}
 	}
 	stopProgress()
-	be.StopAll()
+	if st, ok := be.(interface{ StopAll() }); ok {
+		st.StopAll() // lifecycles final before they are recorded
+	}
 	be.Record(tr)
 	r.mu.Lock()
 	tr.Steps = slices.Clone(r.steps)

@@ -163,11 +163,11 @@ func (b *Backend) Exited(name string) <-chan struct{} {
 }
 
 // Replicas implements backend.Backend.
-func (b *Backend) Replicas() []State {
-	var out []State
+func (b *Backend) Replicas() []backend.State {
+	var out []backend.State
 	for _, p := range b.all() {
 		ready, available, _, terminating, exited := p.State()
-		s := State{Name: p.Name(), Revision: p.Revision(), Ready: ready, Available: available, Terminating: terminating, Exited: exited, Output: p.Output()}
+		s := backend.State{Name: p.Name(), Revision: p.Revision(), Ready: ready, Available: available, Terminating: terminating, Exited: exited, Output: p.Output()}
 		if exited {
 			lc := p.Lifecycle()
 			s.Unexpected = lc.Unexpected
@@ -177,9 +177,6 @@ func (b *Backend) Replicas() []State {
 	}
 	return out
 }
-
-// State is backend.State.
-type State = backend.State
 
 func exitText(lc pod.Lifecycle) string {
 	if lc.ExitSignal != "" {
