@@ -394,9 +394,9 @@ func runDrill(ctx context.Context, cmd *cobra.Command, f *drillFlags, args []str
 	}
 	if demo && len(results) > 1 {
 		if code == 0 {
-			fmt.Fprintln(out, "The lameduck service lost nothing; the naive one is expected to fail.")
+			fmt.Fprintln(out, demoPassLine(verdict.Name))
 		} else {
-			fmt.Fprintln(out, "The lameduck service failed the drill: see its report above.")
+			fmt.Fprintf(out, "The %s service failed the drill: see its report above.\n", verdict.Name)
 		}
 	}
 	if code != 0 {

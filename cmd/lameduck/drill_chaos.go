@@ -47,3 +47,11 @@ func crashSafeRun(lame drill.Config, delay string) drill.Config {
 	cs.Command = []string{lame.Command[0], "demo", "--variant", "crashsafe", "--delay", delay}
 	return cs
 }
+
+// demoPassLine is the demo's last line when its last run passed.
+func demoPassLine(last string) string {
+	if last == "crashsafe" {
+		return "The crashsafe service lost nothing; the naive and lameduck ones are expected to fail under --chaos."
+	}
+	return "The lameduck service lost nothing; the naive one is expected to fail."
+}

@@ -29,7 +29,11 @@ func Chaos(w io.Writer, r *analysis.Result) {
 		if len(reasons) > 0 {
 			by = " (" + strings.Join(reasons, ", ") + ")"
 		}
-		Wrap(w, "  retries: ", "    ", fmt.Sprintf("%d requests retried with their Idempotency-Key, %d extra attempts%s; %d succeeded after a retry, %d failed for good; retried requests p99 %s, max %s",
-			rr.Requests, rr.Attempts, by, rr.Saved, rr.FailedForGood, ms(rr.P99Retried), ms(rr.MaxRetried)))
+		lat := ""
+		if rr.Requests > 0 {
+			lat = fmt.Sprintf("; retried requests p99 %s, max %s", ms(rr.P99Retried), ms(rr.MaxRetried))
+		}
+		Wrap(w, "  retries: ", "    ", fmt.Sprintf("%d requests retried with their Idempotency-Key, %d extra attempts%s; %d succeeded after a retry, %d failed for good%s",
+			rr.Requests, rr.Attempts, by, rr.Saved, rr.FailedForGood, lat))
 	}
 }
