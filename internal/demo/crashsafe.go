@@ -29,6 +29,18 @@ import (
 func CrashSafeHandler(c *idempotency.Counter, st *Store, delay time.Duration) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /incr", func(w http.ResponseWriter, r *http.Request) {
+		if st.fault == FaultNoDedupe {
+			// The deliberate bug: write first, ignore the key, answer
+			// after the work.
+			if err := st.Commit(r.Context(), r.Header.Get(RequestIDHeader)); err != nil {
+				w.Header().Set("Retry-After", "1")
+				http.Error(w, err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+			time.Sleep(delay)
+			io.WriteString(w, "ok\n")
+			return
+		}
 		t := time.NewTimer(delay)
 		select {
 		case <-t.C:

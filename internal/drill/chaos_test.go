@@ -208,3 +208,29 @@ func TestParseChaosAndMoments(t *testing.T) {
 		t.Fatalf("%d kills drawn, want about 2500", n)
 	}
 }
+
+// TestChaosRetryWithoutDedupeDuplicates: a service that writes before its
+// work and ignores the Idempotency-Key: the requests cut by a kill after
+// their write are retried and applied twice. The ledger names them, ties
+// each to the kill that cut its first attempt, and the advice names the
+// missing piece (deduplicate by the key).
+func TestChaosRetryWithoutDedupeDuplicates(t *testing.T) {
+	cfg := chaosDrill(t, "crashsafe", 1, true)
+	cfg.Name = "crashsafe, no dedupe"
+	cfg.Command = append(cfg.Command, "--fault", "no-dedupe")
+	res := runDrill(t, cfg)
+	l := res.Ledger
+	if res.Verdict.Pass || l == nil || l.Duplicated == 0 || l.Lost != 0 {
+		t.Fatalf("verdict %q, ledger %+v: want writes duplicated by the retries, none lost", res.Verdict.Summary, l)
+	}
+	var perKill int64
+	for _, k := range res.Chaos.Kills {
+		perKill += k.Duplicated
+	}
+	if got := causeCount(res, analysis.CauseDupRetry); got != l.Duplicated || perKill != l.Duplicated {
+		t.Fatalf("%d duplicated, %d attributed to %s, %d tied to kills: want all of them", l.Duplicated, got, analysis.CauseDupRetry, perKill)
+	}
+	if !hasAdvice(res, analysis.CauseDupRetry, "deduplicate by the Idempotency-Key") {
+		t.Fatalf("advice %+v does not name deduplication by the key", res.Advice)
+	}
+}

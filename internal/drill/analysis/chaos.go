@@ -44,7 +44,7 @@ var chaosCauses = []CauseDef{
 			return []Advice{{Cause: CauseLostOnKill, Kind: AdviceService, Text: "make the write durable before acknowledging: commit it (or an outbox row, in the same transaction) and only then answer 200; nothing the client was told is done may still be pending in the process"}}
 		}},
 	{Key: CauseDupRetry, Fails: true,
-		Explanation: "a retried request was applied twice: an earlier attempt's write landed before the replica died or the connection was lost, and the server did not deduplicate the retry by its Idempotency-Key",
+		Explanation: "a retried request was applied twice: an earlier attempt's write landed before the replica died or the connection was lost, and the server did not deduplicate the retry by its Idempotency-Key (the retry may be net/http's own: it re-sends a keyed request whose reused connection closed before any response byte)",
 		Advice: func(Measures) []Advice {
 			return []Advice{{Cause: CauseDupRetry, Kind: AdviceService, Text: "deduplicate by the Idempotency-Key: in the same atomic step as the write, remember the key with its answer, and answer a known key with that answer instead of applying it again (internal/idempotency's Lua script; docs/retries.md)"}}
 		}},
@@ -190,12 +190,24 @@ func (a *analyzer) chaosLedgerCause(q *trace.Request, e *LedgerEntry) {
 			k.Lost++
 		}
 	case CauseDuplicated:
-		if len(q.Retried) == 0 {
+		if len(q.Retried) == 0 && !a.tr.Settings.Retry {
 			return
 		}
+		// With --retry every request carries a key, and net/http itself
+		// re-sends a keyed request whose reused connection closed before
+		// any response byte, inside one attempt of the retry Transport:
+		// such a retry leaves no attempt record.
 		e.Cause = CauseDupRetry
 		for _, at := range q.Retried {
 			if k := cs.attemptKill(at); k != nil {
+				k.Duplicated++
+				return
+			}
+		}
+		for i := range cs.kills {
+			// No recorded attempt on a killed replica: the kill that
+			// happened while the request was out.
+			if k := &cs.kills[i]; k.At >= q.Start && k.At <= q.End {
 				k.Duplicated++
 				return
 			}
