@@ -94,8 +94,11 @@ func classify(err error) Reason {
 	}
 	var op *net.OpError
 	if errors.As(err, &op) && op.Op == "dial" {
-		if errors.Is(err, syscall.ECONNREFUSED) {
-			return ReasonUnprocessed // nothing was sent
+		if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) {
+			// Nothing was sent: the connection was refused, or reset
+			// before it was established (an L4 proxy in front of a
+			// dead endpoint accepts, then resets).
+			return ReasonUnprocessed
 		}
 		return ReasonNone // DNS, TLS, timeout: not a peer that went away
 	}

@@ -25,7 +25,9 @@
 //     have processed the request: that is why only idempotent or keyed
 //     requests are retried.
 //   - The request was certainly not processed: the dial was refused
-//     (ECONNREFUSED: nothing was sent), or an HTTP/2 server refused the
+//     (ECONNREFUSED: nothing was sent) or reset before the connection was
+//     established (ECONNRESET while dialing: an L4 proxy in front of a dead
+//     endpoint accepts, then resets), or an HTTP/2 server refused the
 //     stream (REFUSED_STREAM, or a GOAWAY whose last stream ID is below
 //     ours). Reason: ReasonUnprocessed. Even so, a non-idempotent request
 //     without a key is not retried: the rule stays one sentence long.

@@ -73,6 +73,7 @@ func TestClassify(t *testing.T) {
 		{errors.New("http: server closed idle connection"), ReasonConnectionLost},
 		{errors.New(`http2: server sent GOAWAY and closed the connection; LastStreamID=1, ErrCode=NO_ERROR, debug=""`), ReasonConnectionLost},
 		{opErr("dial", syscall.ECONNREFUSED), ReasonUnprocessed},
+		{opErr("dial", syscall.ECONNRESET), ReasonUnprocessed},
 		{errors.New("http2: Transport received GOAWAY from server ErrCode:ENHANCE_YOUR_CALM"), ReasonUnprocessed},
 		{errors.New("http2: Transport received Server's graceful shutdown GOAWAY"), ReasonUnprocessed},
 		{opErr("dial", syscall.ETIMEDOUT), ReasonNone},

@@ -24,7 +24,11 @@ With --naive it is the unsafe pattern (no signal handling, an untracked
 goroutine); without, the same handler on the lameduck library, with admin
 endpoints (/livez /readyz /phase /drain) on ADMIN_PORT. --variant shutdown is
 the usual hand-written service: the write before the answer, and
-http.Server.Shutdown on SIGTERM, with no drain delay.
+http.Server.Shutdown on SIGTERM, with no drain delay. --variant crashsafe is
+the lameduck variant made crash-safe: the work (--delay) and the write happen
+before the 200, and a request with an Idempotency-Key is applied at most once
+per key (internal/idempotency), so SIGKILL loses nothing acknowledged and a
+client's retry applies nothing twice.
 
 Environment: PORT (default 8080), ADMIN_PORT (default PORT+1000),
 REDIS_ADDR (default 127.0.0.1:6379), LEDGER_KEY, and the LAMEDUCK_* variables.
@@ -70,12 +74,14 @@ admin endpoints (/readyz) stay on ADMIN_PORT over HTTP.`,
 				return exitCode(demo.RunGraceful(cfg))
 			case "shutdown":
 				return exitCode(demo.RunShutdown(cfg))
+			case "crashsafe":
+				return exitCode(demo.RunCrashSafe(cfg))
 			}
-			return usageError("demo: --variant must be naive, lameduck or shutdown, not %q", variant)
+			return usageError("demo: --variant must be naive, lameduck, shutdown or crashsafe, not %q", variant)
 		},
 	}
 	cmd.Flags().BoolVar(&naive, "naive", false, "run the unsafe variant (same as --variant naive)")
-	cmd.Flags().StringVar(&variant, "variant", "lameduck", "naive, lameduck or shutdown (http.Server.Shutdown, no drain delay)")
+	cmd.Flags().StringVar(&variant, "variant", "lameduck", "naive, lameduck, shutdown (http.Server.Shutdown, no drain delay) or crashsafe (lameduck, the work and the write before the 200, deduplicated by Idempotency-Key)")
 	cmd.Flags().StringVar(&protocol, "protocol", "http", "service protocol: http or grpc")
 	cmd.Flags().DurationVar(&delay, "delay", demo.DefaultDelay, "delay between the 200 OK and the increment")
 	cmd.Flags().StringVar(&fault, "fault", "", "a deliberate bug for the drill's tests: ignore-term, 503-terminating or drop-dup")

@@ -67,6 +67,11 @@ type drillFlags struct {
 	demoVariant      string
 	protocol         string
 	grpcRetry        bool
+	// --chaos, --chaos-scope, --chaos-window, --retry (drill_chaos.go)
+	chaos       string
+	chaosScope  string
+	chaosWindow seconds
+	retry       bool
 }
 
 // demoDefaults are the demo's scaled-down numbers, applied to every flag
@@ -172,7 +177,8 @@ error (command not found, store unreachable, replicas that never get ready).`,
 	fl.StringVar(&f.jsonFile, "json", "", "write the full result (every event and failure) to this file")
 	addReportFlags(fl, &f.reports)
 	fl.Var(secs(&f.demoDelay, time.Second), "demo-delay", "demo only: delay between the 200 OK and the increment")
-	fl.StringVar(&f.demoVariant, "demo-variant", "both", "demo only: both, naive or lameduck")
+	fl.StringVar(&f.demoVariant, "demo-variant", "both", "demo only: both (naive, lameduck), naive, lameduck, crashsafe or all (the three)")
+	chaosFlags(fl, &f)
 	return cmd
 }
 
@@ -202,6 +208,9 @@ func baseConfig(f *drillFlags) (drill.Config, error) {
 		Nodes: f.nodes, Seed: f.seed, Rate: f.rate, Duration: d(f.duration), Warmup: d(f.warmup), Tail: d(f.tail),
 		Protocol: f.protocol, GRPCRetry: f.grpcRetry, Method: strings.ToUpper(f.method), Path: f.path, Timeout: d(f.timeout), Workers: f.workers, Clients: f.clients,
 		RedisAddr: f.redis, Ledger: f.ledger, ExpectCounter: f.expectCounter, Settle: d(f.settle), StartTimeout: d(f.startTimeout),
+	}
+	if err := chaosConfig(f, &cfg); err != nil {
+		return cfg, err
 	}
 	if f.ledger != "" {
 		if _, err := ledger.Parse(f.ledger); err != nil {
@@ -394,9 +403,9 @@ func runDrill(ctx context.Context, cmd *cobra.Command, f *drillFlags, args []str
 	}
 	if demo && len(results) > 1 {
 		if code == 0 {
-			fmt.Fprintln(out, "The lameduck service lost nothing; the naive one is expected to fail.")
+			fmt.Fprintln(out, demoPassLine(verdict.Name))
 		} else {
-			fmt.Fprintln(out, "The lameduck service failed the drill: see its report above.")
+			fmt.Fprintf(out, "The %s service failed the drill: see its report above.\n", verdict.Name)
 		}
 	}
 	if code != 0 {
@@ -525,8 +534,12 @@ func demoRuns(cmd *cobra.Command, f *drillFlags, cfg drill.Config) ([]drill.Conf
 		return []drill.Config{naive}, nil
 	case "lameduck":
 		return []drill.Config{lame}, nil
+	case "crashsafe":
+		return []drill.Config{crashSafeRun(lame, delay)}, nil
+	case "all":
+		return []drill.Config{naive, lame, crashSafeRun(lame, delay)}, nil
 	}
-	return nil, usageError("drill: --demo-variant must be both, naive or lameduck, not %q", f.demoVariant)
+	return nil, usageError("drill: --demo-variant must be both, naive, lameduck, crashsafe or all, not %q", f.demoVariant)
 }
 
 // markWriter notes that something was written.

@@ -25,15 +25,20 @@ const (
 	// FaultExit3 (shutdown variant) exits with code 3 after a clean
 	// shutdown: a deliberate non-zero exit.
 	FaultExit3 = Fault("exit-3")
+	// FaultNoDedupe (crashsafe variant) writes first, without
+	// deduplicating by the Idempotency-Key, then does its work and
+	// answers: a kill during the work leaves a write that the client's
+	// retry applies a second time.
+	FaultNoDedupe = Fault("no-dedupe")
 )
 
 // ParseFault checks a --fault value.
 func ParseFault(s string) (Fault, error) {
 	switch f := Fault(s); f {
-	case FaultNone, FaultIgnoreTerm, Fault503, FaultDropDup, FaultExit3:
+	case FaultNone, FaultIgnoreTerm, Fault503, FaultDropDup, FaultExit3, FaultNoDedupe:
 		return f, nil
 	}
-	return "", fmt.Errorf("unknown fault %q: want %s, %s, %s or %s", s, FaultIgnoreTerm, Fault503, FaultDropDup, FaultExit3)
+	return "", fmt.Errorf("unknown fault %q: want %s, %s, %s, %s or %s", s, FaultIgnoreTerm, Fault503, FaultDropDup, FaultExit3, FaultNoDedupe)
 }
 
 // apply makes the process-wide part of the fault happen.

@@ -170,6 +170,11 @@ type Config struct {
 
 	StartTimeout time.Duration
 
+	// Chaos kills replicas with SIGKILL after the rollouts (--chaos);
+	// Retry makes the load retry failed requests with their id as
+	// Idempotency-Key (--retry). See chaos.go and retryload.go.
+	Chaos ChaosSpec
+	Retry bool
 	// Backend, when set, makes the backend the drill runs against instead
 	// of the local emulation (a real cluster, chaos wrapped around the
 	// emulation). The drill's own settings (Command, Readiness, Grace,
@@ -323,6 +328,7 @@ func (c *Config) validate() error {
 	if c.Timeout <= 0 || c.Settle <= 0 || c.StartTimeout <= 0 {
 		errs = append(errs, errors.New("timeout, settle and start timeout must be > 0"))
 	}
+	errs = append(errs, c.chaosErrors()...)
 	switch c.Protocol {
 	case ProtocolHTTP:
 		if !strings.HasPrefix(c.Path, "/") {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/lameduck-dev/lameduck/internal/drill/trace"
+	"github.com/lameduck-dev/lameduck/retry"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 	"google.golang.org/grpc/codes"
 )
@@ -92,6 +93,9 @@ type loadSpec struct {
 	Workers   int
 	Clients   int
 	RunID     string
+	// Retry sends the request id as Idempotency-Key and retries with the
+	// retry package's policy (retryload.go).
+	Retry bool
 }
 
 // load is a running constant-rate attack, HTTP (vegeta's attacker) or
@@ -101,8 +105,9 @@ type load struct {
 	results <-chan *vegeta.Result
 	began   time.Time
 
-	halt       func() // stops sending
-	closeConns func() // closes the connections once the requests are over
+	retries    *retryLog // --retry: every attempt; nil without
+	halt       func()    // stops sending
+	closeConns func()    // closes the connections once the requests are over
 
 	sent   atomic.Int64
 	ok     atomic.Int64
@@ -126,7 +131,12 @@ func startLoad(spec loadSpec) *load {
 			DisableCompression:  true,
 		})
 	}
-	client := &http.Client{Transport: tr, Timeout: spec.Timeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	var rt http.RoundTripper = tr
+	var retries *retryLog
+	if spec.Retry {
+		rt, retries = newRetryTransport(tr, spec.Timeout)
+	}
+	client := &http.Client{Transport: rt, Timeout: spec.Timeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	atk := vegeta.NewAttacker(
 		vegeta.Client(client),
 		vegeta.Workers(uint64(min(workers, 16))),
@@ -144,9 +154,12 @@ func startLoad(spec loadSpec) *load {
 			t.Header = http.Header{}
 		}
 		t.Header.Set(RequestIDHeader, id)
+		if spec.Retry {
+			t.Header.Set(retry.HeaderKey, `"`+id+`"`) // an sf-string, as the draft says
+		}
 		return nil
 	}
-	l := &load{tr: tr, done: make(chan struct{}), began: time.Now(), halt: func() { atk.Stop() },
+	l := &load{tr: tr, retries: retries, done: make(chan struct{}), began: time.Now(), halt: func() { atk.Stop() },
 		closeConns: func() {
 			for _, c := range tr.clients {
 				c.CloseIdleConnections()

@@ -59,6 +59,7 @@ type runner struct {
 	rollouts []trace.Rollout
 	phase    string
 	load     *load
+	chaos    *trace.Chaos
 }
 
 func (r *runner) since() time.Duration { return time.Since(r.epoch) }
@@ -412,7 +413,7 @@ func Run(ctx context.Context, cfg Config) (*trace.Trace, error) {
 		r.event(trace.EventLoadStart, "", fmt.Sprintf("%d req/s %s %s", cfg.Rate, cfg.Method, cfg.Path))
 		ld = startLoad(loadSpec{
 			URL: "http://" + be.Target() + cfg.Path, Method: cfg.Method, Body: cfg.Body, Header: cfg.Header,
-			Rate: cfg.Rate, Timeout: cfg.Timeout, Workers: cfg.Workers, Clients: cfg.Clients, RunID: r.runID,
+			Rate: cfg.Rate, Timeout: cfg.Timeout, Workers: cfg.Workers, Clients: cfg.Clients, RunID: r.runID, Retry: cfg.Retry,
 		})
 	}
 	r.mu.Lock()
@@ -430,6 +431,10 @@ func Run(ctx context.Context, cfg Config) (*trace.Trace, error) {
 	if runErr == nil {
 		r.setPhase("waiting for deleted replicas to exit")
 		runErr = r.waitTerminated(ctx)
+	}
+	if runErr == nil && cfg.Chaos.Enabled() {
+		r.setPhase("chaos")
+		runErr = r.runChaos(ctx)
 	}
 	if runErr == nil {
 		r.setPhase("tail")
@@ -456,6 +461,9 @@ func Run(ctx context.Context, cfg Config) (*trace.Trace, error) {
 	}
 	for _, q := range reqs {
 		tr.Requests = append(tr.Requests, q.trace(r.epoch))
+	}
+	if ld.retries != nil {
+		ld.retries.attach(tr.Requests, r.epoch)
 	}
 	if ledgerReader != nil {
 		r.setPhase("reading the ledger")
@@ -487,6 +495,7 @@ func Run(ctx context.Context, cfg Config) (*trace.Trace, error) {
 	tr.Steps = slices.Clone(r.steps)
 	tr.Rollouts = slices.Clone(r.rollouts)
 	tr.Events = slices.Clone(r.events)
+	tr.Chaos = r.chaos
 	r.mu.Unlock()
 	slices.SortStableFunc(tr.Events, func(a, b trace.Event) int { return int(a.At - b.At) })
 	tr.End = r.since()
@@ -516,7 +525,7 @@ func (r *runner) settings() trace.Settings {
 		MinReady: cfg.MinReady, Grace: cfg.Grace, PreStop: prestop, PreStopSleep: cfg.PreStopSleep, StopSignal: pod.SignalName(cfg.StopSignal),
 		Profile: cfg.Profile.Name, LagMin: cfg.Profile.Min, LagMax: cfg.Profile.Max, Nodes: cfg.Nodes, Seed: cfg.Seed,
 		Protocol: cfg.Protocol, Method: method, Path: cfg.Path, Rate: cfg.Rate, Timeout: cfg.Timeout,
-		Env: cfg.Env, Notes: cfg.Notes, Lameduck: cfg.Lameduck,
+		Env: cfg.Env, Notes: cfg.Notes, Lameduck: cfg.Lameduck, Retry: cfg.Retry,
 	}
 }
 

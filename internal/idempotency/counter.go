@@ -44,23 +44,27 @@ const MaxKeyLen = 256
 var ErrBadKey = errors.New("idempotency: key empty or longer than 256 bytes")
 
 // incrOnce: KEYS[1] counter, KEYS[2] remembered key, KEYS[3] ledger set
-// (may equal KEYS[2] when there is no ledger: see Counter.Incr); ARGV[1]
-// TTL in seconds, ARGV[2] the key, ARGV[3] "1" to add to the ledger.
+// or hash (may equal KEYS[2] when there is no ledger: see Counter.Incr);
+// ARGV[1] TTL in seconds, ARGV[2] the key, ARGV[3] "1" to add the key to
+// the ledger set, "2" to HINCRBY the ledger hash's field ARGV[4] (the
+// drill's ledger contract), anything else for no ledger.
 var incrOnce = redis.NewScript(`
 local first = redis.call('GET', KEYS[2])
 if first then return {1, tonumber(first)} end
 local v = redis.call('INCR', KEYS[1])
 redis.call('SET', KEYS[2], v, 'EX', tonumber(ARGV[1]))
 if ARGV[3] == '1' then redis.call('SADD', KEYS[3], ARGV[2]) end
+if ARGV[3] == '2' then redis.call('HINCRBY', KEYS[3], ARGV[4], 1) end
 return {0, v}
 `)
 
 // Counter is a Redis counter incremented at most once per key.
 type Counter struct {
-	rdb     redis.Scripter
-	key     string
-	ledger  string
-	ttlSecs int64
+	rdb        redis.Scripter
+	key        string
+	ledger     string
+	ledgerHash string
+	ttlSecs    int64
 }
 
 // Options configure a Counter.
@@ -73,6 +77,12 @@ type Options struct {
 	Ledger string
 	// TTL is how long a key is remembered. Zero means DefaultTTL.
 	TTL time.Duration
+	// LedgerHash, if set, is a Redis hash in which IncrFor commits the
+	// request id given to it (HINCRBY hash id 1), in the same script as
+	// the increment and only when the increment is applied: the drill's
+	// per-request ledger (docs/drill.md "The ledger"), which shows a write
+	// applied twice as a count of 2.
+	LedgerHash string
 }
 
 // New returns a Counter on rdb (a *redis.Client, say).
@@ -81,7 +91,7 @@ func New(rdb redis.Scripter, o Options) *Counter {
 	if ttl <= 0 {
 		ttl = DefaultTTL
 	}
-	return &Counter{rdb: rdb, key: o.Key, ledger: o.Ledger, ttlSecs: max(int64(ttl/time.Second), 1)}
+	return &Counter{rdb: rdb, key: o.Key, ledger: o.Ledger, ledgerHash: o.LedgerHash, ttlSecs: max(int64(ttl/time.Second), 1)}
 }
 
 // RememberedKey is the Redis key under which key's first answer is stored.
@@ -100,7 +110,24 @@ func (c *Counter) Incr(ctx context.Context, key string) (value int64, replayed b
 	if ledger == "" {
 		ledger, add = c.RememberedKey(key), "0" // unused: the script needs a name
 	}
-	res, err := incrOnce.Run(ctx, c.rdb, []string{c.key, c.RememberedKey(key), ledger}, c.ttlSecs, key, add).Int64Slice()
+	return c.run(ctx, key, ledger, add, "")
+}
+
+// IncrFor is Incr that, with Options.LedgerHash set, also commits id in
+// that hash when (and only when) this call applies the increment.
+// Without LedgerHash it is Incr.
+func (c *Counter) IncrFor(ctx context.Context, key, id string) (value int64, replayed bool, err error) {
+	if c.ledgerHash == "" || id == "" {
+		return c.Incr(ctx, key)
+	}
+	if key == "" || len(key) > MaxKeyLen {
+		return 0, false, ErrBadKey
+	}
+	return c.run(ctx, key, c.ledgerHash, "2", id)
+}
+
+func (c *Counter) run(ctx context.Context, key, ledger, add, id string) (value int64, replayed bool, err error) {
+	res, err := incrOnce.Run(ctx, c.rdb, []string{c.key, c.RememberedKey(key), ledger}, c.ttlSecs, key, add, id).Int64Slice()
 	if err != nil {
 		return 0, false, fmt.Errorf("idempotency: %w", err)
 	}

@@ -39,6 +39,7 @@ func Analyze(tr *trace.Trace) *Result {
 	a.requests()
 	a.lag()
 	a.ledger()
+	a.chaosReport()
 	a.counter()
 	a.lifecycles()
 	a.causes()
@@ -58,6 +59,7 @@ type analyzer struct {
 	counts   map[string]int64
 	reps     map[string]map[string]bool
 	evidence map[string][]string
+	cs       *chaosState // --chaos kills (chaos.go)
 }
 
 func (a *analyzer) add(key, replica string, n int64) {
@@ -209,6 +211,7 @@ func (a *analyzer) requests() {
 			// falls back to serving-but-terminating endpoints).
 			f.Cause = CauseNoEndpoint
 		}
+		f.Cause = a.chaosCause(q, &f, lc, f.Cause)
 		a.add(f.Cause, f.Replica, 1)
 		a.res.Failures = append(a.res.Failures, f)
 	}
@@ -392,6 +395,7 @@ func (a *analyzer) entry(q *trace.Request, n int64, cause string) LedgerEntry {
 	if c := a.conns[q]; c != nil {
 		e.Replica, e.Conn = c.Replica, c.ID
 	}
+	a.chaosLedgerCause(q, &e)
 	return e
 }
 
@@ -446,6 +450,8 @@ func (a *analyzer) lifecycles() {
 			a.evidence[CauseNonZeroExit] = append(a.evidence[CauseNonZeroExit],
 				fmt.Sprintf("%s exited with code %d %s after its signal; its output ends with: %s", rp.Name, rp.ExitCode,
 					(rp.Exited-rp.SignalSent).Round(10*time.Millisecond), lastLine(rp.Output)))
+		case a.chaosKilled(rp.Name):
+			a.add(CauseChaosKill, rp.Name, 1)
 		case rp.Unexpected:
 			if a.counts[CauseCrashed] == 0 || !a.reps[CauseCrashed][rp.Name] {
 				a.add(CauseCrashed, rp.Name, 1)
@@ -589,7 +595,7 @@ func (a *analyzer) verdict() {
 	for _, rp := range r.Replicas {
 		if rp.Killed > 0 && rp.Terminating > 0 && !rp.StoppedAtEnd {
 			v.Reasons = append(v.Reasons, fmt.Sprintf("replica %s was SIGKILLed at the grace deadline", rp.Name))
-		} else if rp.Unexpected {
+		} else if rp.Unexpected && !a.chaosKilled(rp.Name) {
 			v.Reasons = append(v.Reasons, fmt.Sprintf("replica %s exited without being deleted (%s)", rp.Name, exitText(rp.Replica)))
 		}
 	}

@@ -205,6 +205,9 @@ var Causes = []CauseDef{
 		}},
 }
 
+// The --chaos and --retry rows (chaos.go), last in report order.
+func init() { Causes = append(Causes, chaosCauses...) }
+
 // CauseByKey returns the row of key.
 func CauseByKey(key string) (CauseDef, bool) {
 	for _, c := range Causes {

@@ -196,6 +196,10 @@ type Result struct {
 	Causes       []Cause   `json:"causes"`
 	Advice       []Advice  `json:"advice"`
 	Failures     []Failure `json:"failures"`
+	// Chaos is what --chaos killed and what each kill caused; Retry what
+	// the client's retries did (--retry). Nil without them.
+	Chaos *ChaosReport `json:"chaos,omitempty"`
+	Retry *RetryReport `json:"retry,omitempty"`
 	// MaxLag is the longest a balancer node took to see a deletion.
 	MaxLag time.Duration `json:"max_observed_lag"`
 }

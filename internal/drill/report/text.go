@@ -110,6 +110,7 @@ func Text(w io.Writer, r *analysis.Result) {
 		Wrap(w, "  rollout error: ", "    ", r.RolloutError)
 	}
 	fmt.Fprintf(w, "  slowest balancer node to drop a deleted replica: %s\n", ms(r.MaxLag))
+	Chaos(w, r)
 
 	if l.Failed > 0 {
 		fmt.Fprintln(w, "\n  failures by class (replica ×count; sent -> failed, when):")

@@ -50,6 +50,8 @@ type Trace struct {
 	Ledger *Ledger `json:"ledger,omitempty"`
 	// Counter is the weak check (--expect-counter); nil when not asked.
 	Counter *Counter `json:"counter,omitempty"`
+	// Chaos is what --chaos killed; nil without --chaos.
+	Chaos *Chaos `json:"chaos,omitempty"`
 }
 
 // Settings are the configuration of the run, as the analysis needs it.
@@ -84,6 +86,9 @@ type Settings struct {
 	// Lameduck is true when the replicas answered on lameduck's admin
 	// port (/phase): advice may then name the library's settings.
 	Lameduck bool `json:"lameduck"`
+	// Retry: the load retried failed requests with the request id as
+	// Idempotency-Key (--retry).
+	Retry bool `json:"retry,omitempty"`
 }
 
 // Replica is one replica's lifecycle. Zero durations mean "did not happen".
@@ -251,6 +256,10 @@ type Request struct {
 	// Unfinished: no result was recorded before the drill stopped
 	// waiting for it.
 	Unfinished bool `json:"unfinished,omitempty"`
+	// Retried are the earlier attempts of a request the client retried
+	// (--retry): Start and End span every attempt, the other fields
+	// above are the last attempt's.
+	Retried []Attempt `json:"retried,omitempty"`
 }
 
 // Acked reports whether the client saw success (2xx, or gRPC OK).

@@ -1,0 +1,34 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+// TestDrillChaosInputChecks: bad --chaos, --chaos-scope, --chaos-window
+// and --retry values are refused with exit 2, naming the flag and range.
+func TestDrillChaosInputChecks(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{"zero kills", []string{"drill", "--chaos", "0", "--", "true"}, "--chaos: chaos \"0\": want a count of kills in [1, 1000]"},
+		{"not a number", []string{"drill", "--chaos", "lots", "--", "true"}, "or a rate like 0.5/s"},
+		{"zero rate", []string{"drill", "--chaos", "0/s", "--", "true"}, "want a rate in (0, 100] kills per second"},
+		{"bad scope", []string{"drill", "--chaos", "2", "--chaos-scope", "zone", "--", "true"}, "chaos scope \"zone\": want replica or node"},
+		{"zero window", []string{"drill", "--chaos", "2", "--chaos-window", "0", "--", "true"}, "--chaos-window 0s: want a duration > 0"},
+		{"retry with grpc", []string{"drill", "--retry", "--protocol", "grpc", "--", "true"}, "--retry is for --protocol http"},
+		{"crashsafe with grpc", []string{"drill", "--demo-variant", "crashsafe", "--protocol", "grpc"}, "--demo-variant crashsafe is an HTTP service"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, errOut := runCLI(t, "", tc.args...)
+			if code != 2 || !strings.Contains(errOut, tc.wantErr) {
+				t.Fatalf("exit %d, stderr %q; want 2 and %q", code, errOut, tc.wantErr)
+			}
+		})
+	}
+}

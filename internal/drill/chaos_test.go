@@ -1,0 +1,236 @@
+package drill
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lameduck-dev/lameduck/internal/drill/analysis"
+	"github.com/lameduck-dev/lameduck/internal/drill/trace"
+)
+
+// chaosDrill is a short drill under seeded chaos: 2 kills over 2s after
+// one rollout, 50 req/s, the demo's work taking 300ms.
+func chaosDrill(t *testing.T, variant string, seed uint64, retry bool) Config {
+	t.Helper()
+	var cfg Config
+	switch variant {
+	case "naive":
+		cfg = smallDrill(t, variant, bin, "demo", "--naive", "--delay", "300ms")
+		probe, err := ParseReadiness("/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		probe.Period = 100 * time.Millisecond
+		cfg.Readiness = probe
+	case "lameduck":
+		cfg = smallDrill(t, variant, bin, "demo", "--delay", "300ms")
+	case "crashsafe":
+		cfg = smallDrill(t, variant, bin, "demo", "--variant", "crashsafe", "--delay", "300ms")
+	default:
+		t.Fatalf("variant %q", variant)
+	}
+	if variant != "naive" {
+		cfg.Env = append(slices.Clone(lameduckEnv), "LAMEDUCK_DRAIN_DELAY=600ms")
+	}
+	cfg.Seed = seed
+	cfg.Rate = 50
+	cfg.Chaos = ChaosSpec{Kills: 2, Scope: trace.ChaosReplica, Window: 2 * time.Second}
+	cfg.Retry = retry
+	return cfg
+}
+
+// TestChaosFiveSeeds is the proof, over 5 seeds: under the same
+// seeded SIGKILLs and with the client retrying with idempotency keys, the
+// naive service loses acknowledged writes, the graceful-only (lameduck)
+// one loses them on the kills (and only there), and the crash-safe one
+// loses nothing, duplicates nothing and fails no request. The figures
+// are logged (go test -v) for BENCHMARKS.md.
+func TestChaosFiveSeeds(t *testing.T) {
+	for seed := uint64(1); seed <= 5; seed++ {
+		for _, variant := range []string{"naive", "lameduck", "crashsafe"} {
+			t.Run(fmt.Sprintf("%s/seed%d", variant, seed), func(t *testing.T) {
+				res := runDrill(t, chaosDrill(t, variant, seed, true))
+				l, c, rr := res.Ledger, res.Chaos, res.Retry
+				if l == nil || c == nil || rr == nil {
+					t.Fatalf("ledger %v, chaos %v, retry %v: want all three", l, c, rr)
+				}
+				t.Logf("figures: variant=%s seed=%d acked=%d lost=%d lost_at_kill=%d duplicated=%d failed=%d retried=%d attempts=%d p99=%v p99_retried=%v",
+					variant, seed, l.Acked, l.Lost, causeCount(res, analysis.CauseLostOnKill), l.Duplicated, res.Load.Failed,
+					rr.Requests, rr.Attempts, res.Load.Latency.P99, rr.P99Retried)
+				if len(c.Kills) != 2 {
+					t.Fatalf("%d kills, want 2", len(c.Kills))
+				}
+				for _, k := range c.Kills {
+					if len(k.Replicas) != 1 || len(k.Replacements) != 1 {
+						t.Fatalf("kill %+v: want one replica killed and one replacement", k)
+					}
+				}
+				if causeCount(res, analysis.CauseChaosKill) != 2 {
+					t.Fatalf("cause %s ×%d, want 2", analysis.CauseChaosKill, causeCount(res, analysis.CauseChaosKill))
+				}
+				switch variant {
+				case "naive":
+					if res.Verdict.Pass || l.Lost == 0 || causeCount(res, analysis.CauseLostOnKill) == 0 {
+						t.Fatalf("naive: verdict %q, ledger %+v: want acknowledged writes lost on the kills", res.Verdict.Summary, l)
+					}
+				case "lameduck":
+					lostOnKill := causeCount(res, analysis.CauseLostOnKill)
+					if res.Verdict.Pass || lostOnKill == 0 || lostOnKill != l.Lost {
+						t.Fatalf("lameduck: verdict %q, ledger %+v, %d lost on kills: want every loss on a kill (graceful shutdown loses nothing on the rollout)",
+							res.Verdict.Summary, l, lostOnKill)
+					}
+					if l.Duplicated != 0 {
+						t.Fatalf("lameduck: %d duplicated: it writes after the 200, a retried (failed) request never wrote", l.Duplicated)
+					}
+					if !hasAdvice(res, analysis.CauseLostOnKill, "durable before acknowledging") {
+						t.Fatalf("lameduck: advice %+v does not name durable-before-acknowledge", res.Advice)
+					}
+				case "crashsafe":
+					if !res.Verdict.Pass || l.Lost != 0 || l.Duplicated != 0 || l.Phantom != 0 || res.Load.Failed != 0 {
+						t.Fatalf("crashsafe + retries: verdict %q, ledger %+v, %d failed: want nothing lost, duplicated or failed",
+							res.Verdict.Summary, l, res.Load.Failed)
+					}
+					var retried int64
+					for _, k := range c.Kills {
+						retried += k.Retried
+					}
+					if rr.Requests == 0 || retried == 0 {
+						t.Fatalf("crashsafe: retry report %+v, kills %+v: the kills caused no retry, the drill proved nothing", rr, c.Kills)
+					}
+				}
+			})
+		}
+	}
+}
+
+func hasAdvice(res *analysis.Result, cause, text string) bool {
+	for _, a := range res.Advice {
+		if a.Cause == cause && strings.Contains(a.Text, text) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestChaosWithoutRetryAdvisesRetry: the crash-safe service without
+// client retries acknowledges only what it wrote, but the requests cut by
+// the kills fail; they are attributed to the kills, and the advice names
+// the missing piece, the client's retry (--retry).
+func TestChaosWithoutRetryAdvisesRetry(t *testing.T) {
+	res := runDrill(t, chaosDrill(t, "crashsafe", 1, false))
+	if res.Ledger == nil || res.Ledger.Lost != 0 || res.Ledger.Duplicated != 0 {
+		t.Fatalf("ledger %+v: the crash-safe service loses nothing acknowledged", res.Ledger)
+	}
+	if res.Retry != nil {
+		t.Fatalf("retry report %+v without --retry", res.Retry)
+	}
+	onKills := causeCount(res, analysis.CauseKilledInFlight) + causeCount(res, analysis.CauseDeadEndpoint)
+	var perKill int64
+	for _, k := range res.Chaos.Kills {
+		perKill += k.Failed
+	}
+	if res.Load.Failed == 0 || onKills != res.Load.Failed || perKill != onKills {
+		t.Fatalf("%d failed, %d attributed to kill causes, %d to kills in the chaos report: want every failure tied to a kill",
+			res.Load.Failed, onKills, perKill)
+	}
+	found := false
+	for _, a := range res.Advice {
+		if slices.Contains(a.Flags, "--retry") {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("advice %+v does not name --retry", res.Advice)
+	}
+}
+
+// TestChaosNodeKill: a node kill takes every replica of one node group at
+// once; the crash-safe service with retries still loses and fails nothing.
+func TestChaosNodeKill(t *testing.T) {
+	cfg := chaosDrill(t, "crashsafe", 3, true)
+	cfg.Replicas = 3
+	cfg.Chaos = ChaosSpec{Kills: 1, Scope: trace.ChaosNode, Window: 1500 * time.Millisecond}
+	res := runDrill(t, cfg)
+	if len(res.Chaos.Kills) != 1 {
+		t.Fatalf("kills %+v, want 1", res.Chaos.Kills)
+	}
+	k := res.Chaos.Kills[0]
+	// Replicas 4, 5, 6 of the rollout run on nodes 1, 0, 1 (start order
+	// mod 2): a node kill takes one or two of them.
+	if k.Scope != trace.ChaosNode || len(k.Replicas) == 0 || len(k.Replacements) != len(k.Replicas) {
+		t.Fatalf("kill %+v: want a node kill with one replacement per replica", k)
+	}
+	if !res.Verdict.Pass || res.Ledger.Lost != 0 || res.Ledger.Duplicated != 0 {
+		t.Fatalf("crashsafe node kill: %s, ledger %+v", res.Verdict.Summary, res.Ledger)
+	}
+}
+
+// TestParseChaosAndMoments: the --chaos forms, and kill moments that are
+// a function of the seed, inside the window.
+func TestParseChaosAndMoments(t *testing.T) {
+	c, err := ParseChaos("3", trace.ChaosNode, 2*time.Second)
+	if err != nil || c.Kills != 3 || c.Scope != trace.ChaosNode || !c.Enabled() {
+		t.Fatalf("ParseChaos(3) = %+v, %v", c, err)
+	}
+	r, err := ParseChaos("2.5/s", trace.ChaosReplica, 0)
+	if err != nil || r.Rate != 2.5 || r.window() != DefaultChaosWindow {
+		t.Fatalf("ParseChaos(2.5/s) = %+v, %v", r, err)
+	}
+	for _, bad := range []string{"", "0", "-1", "x", "0/s", "NaN/s", "1001", "101/s"} {
+		if _, err := ParseChaos(bad, trace.ChaosReplica, 0); err == nil {
+			t.Errorf("ParseChaos(%q) accepted", bad)
+		}
+	}
+	draw := func(spec ChaosSpec, seed uint64) []time.Duration {
+		return spec.moments(rand.New(rand.NewPCG(seed, seed)))
+	}
+	if a, b := draw(c, 1), draw(c, 1); !slices.Equal(a, b) || len(a) != 3 {
+		t.Fatalf("same seed, moments %v and %v", a, b)
+	}
+	if a, b := draw(c, 1), draw(c, 2); slices.Equal(a, b) {
+		t.Fatalf("seeds 1 and 2 drew the same moments %v", a)
+	}
+	n := 0
+	for seed := range uint64(200) {
+		for _, m := range draw(r, seed) {
+			if m < 0 || m >= r.window() {
+				t.Fatalf("moment %v outside the window", m)
+			}
+			n++
+		}
+	}
+	// 200 windows of 5s at 2.5/s: 2500 expected; a Poisson count.
+	if n < 2300 || n > 2700 {
+		t.Fatalf("%d kills drawn, want about 2500", n)
+	}
+}
+
+// TestChaosRetryWithoutDedupeDuplicates: a service that writes before its
+// work and ignores the Idempotency-Key: the requests cut by a kill after
+// their write are retried and applied twice. The ledger names them, ties
+// each to the kill that cut its first attempt, and the advice names the
+// missing piece (deduplicate by the key).
+func TestChaosRetryWithoutDedupeDuplicates(t *testing.T) {
+	cfg := chaosDrill(t, "crashsafe", 1, true)
+	cfg.Name = "crashsafe, no dedupe"
+	cfg.Command = append(cfg.Command, "--fault", "no-dedupe")
+	res := runDrill(t, cfg)
+	l := res.Ledger
+	if res.Verdict.Pass || l == nil || l.Duplicated == 0 || l.Lost != 0 {
+		t.Fatalf("verdict %q, ledger %+v: want writes duplicated by the retries, none lost", res.Verdict.Summary, l)
+	}
+	var perKill int64
+	for _, k := range res.Chaos.Kills {
+		perKill += k.Duplicated
+	}
+	if got := causeCount(res, analysis.CauseDupRetry); got != l.Duplicated || perKill != l.Duplicated {
+		t.Fatalf("%d duplicated, %d attributed to %s, %d tied to kills: want all of them", l.Duplicated, got, analysis.CauseDupRetry, perKill)
+	}
+	if !hasAdvice(res, analysis.CauseDupRetry, "deduplicate by the Idempotency-Key") {
+		t.Fatalf("advice %+v does not name deduplication by the key", res.Advice)
+	}
+}
