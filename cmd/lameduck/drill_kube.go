@@ -213,7 +213,7 @@ func runKubeDrill(ctx context.Context, cmd *cobra.Command, f *drillFlags, args [
 		Rate: f.rate, Duration: d(f.duration), Warmup: d(f.warmup), Tail: d(f.tail), Timeout: d(f.timeout),
 		RolloutTimeout: d(f.kube.rolloutTimeout), Settle: d(f.settle), LoadImage: f.kube.loadImage, PullNever: f.kube.pullNever,
 		Ledger: reader, Progress: cmd.ErrOrStderr(),
-		Settings: trace.Settings{Profile: "real cluster", Rate: f.rate, Method: strings.ToUpper(f.method), Path: f.path,
+		Settings: trace.Settings{Profile: "real cluster (kube-proxy lag not observed here; docs/fidelity.md)", Nodes: 1, Rate: f.rate, Method: strings.ToUpper(f.method), Path: f.path,
 			Timeout: d(f.timeout), Protocol: "http", Rollouts: 1,
 			Notes: []string{fmt.Sprintf("--kube: %s, load from pod lameduck-load-* to Service %s; replicas, surge, probes and grace are the workload's own", t, service)}},
 	}

@@ -76,9 +76,15 @@ func (c *Cluster) Drill(ctx context.Context, s DrillSpec) (*trace.Trace, error) 
 		return nil, fmt.Errorf("%s is not at rest before the drill (%s): wait for it to finish", c.Target, p.Reason)
 	}
 
+	signalAtDeletion, err := c.Settings(ctx, &s.Settings)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", c.Target, err)
+	}
+
 	epoch := time.Now()
 	runID := fmt.Sprintf("kd%x", epoch.UnixNano()%(1<<40))
 	rec := NewRecorder(epoch)
+	rec.SignalAtDeletion, rec.StopSignal = signalAtDeletion, s.Settings.StopSignal
 	wctx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	watchErr := make(chan error, 1)

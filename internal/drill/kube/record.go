@@ -7,6 +7,10 @@ import (
 	"sync"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
 	"github.com/lameduck-dev/lameduck/internal/drill/kube/podload"
 	"github.com/lameduck-dev/lameduck/internal/drill/trace"
 )
@@ -29,6 +33,11 @@ import (
 // Add may be called from several goroutines.
 type Recorder struct {
 	Epoch time.Time
+	// SignalAtDeletion: the pods have no preStop hook, so the kubelet sends
+	// the stop signal (StopSignal) when the deletion reaches it: the
+	// deletion's time is then recorded as the signal's too.
+	SignalAtDeletion bool
+	StopSignal       string
 
 	mu       sync.Mutex
 	replicas map[string]*trace.Replica
@@ -114,6 +123,9 @@ func (r *Recorder) Add(e Event) {
 			rp.Terminating = at
 			if r.revision > 0 {
 				r.step(at, trace.StepDelete, e.Pod)
+			}
+			if r.SignalAtDeletion {
+				rp.SignalSent, rp.Signal = at, r.StopSignal
 			}
 		}
 		ev.Kind = trace.EventTerminating
@@ -211,4 +223,78 @@ func (r *Recorder) Fill(tr *trace.Trace) {
 	tr.Steps = append(tr.Steps, r.steps...)
 	tr.Events = append(tr.Events, r.events...)
 	sort.SliceStable(tr.Events, func(i, j int) bool { return tr.Events[i].At < tr.Events[j].At })
+}
+
+// WorkloadSettings fills the trace settings a real workload decides: its
+// replicas, rolling-update bounds, readiness probe, grace period, preStop
+// hook and stop signal, from its spec. It also says whether the kubelet
+// sends the stop signal at the deletion itself (no preStop hook), which the
+// Recorder then records as the signal time.
+func WorkloadSettings(s *trace.Settings, replicas *int32, strategy *appsv1.RollingUpdateDeployment, tpl corev1.PodTemplateSpec) (signalAtDeletion bool) {
+	if replicas != nil {
+		s.Replicas = int(*replicas)
+	} else {
+		s.Replicas = 1
+	}
+	if strategy != nil {
+		if strategy.MaxSurge != nil {
+			s.MaxSurge = strategy.MaxSurge.String()
+			if v, err := intstr.GetScaledValueFromIntOrPercent(strategy.MaxSurge, s.Replicas, true); err == nil {
+				s.Surge = v
+			}
+		}
+		if strategy.MaxUnavailable != nil {
+			s.MaxUnavailable = strategy.MaxUnavailable.String()
+			if v, err := intstr.GetScaledValueFromIntOrPercent(strategy.MaxUnavailable, s.Replicas, false); err == nil {
+				s.Unavailable = v
+			}
+		}
+	}
+	if g := tpl.Spec.TerminationGracePeriodSeconds; g != nil {
+		s.Grace = time.Duration(*g) * time.Second
+	} else {
+		s.Grace = 30 * time.Second
+	}
+	s.StopSignal = "SIGTERM"
+	signalAtDeletion = true
+	for _, c := range tpl.Spec.Containers {
+		s.Command = append(s.Command, c.Name+"="+c.Image)
+		if p := c.ReadinessProbe; p != nil && s.Readiness == "" {
+			switch {
+			case p.HTTPGet != nil:
+				s.Readiness = "http " + p.HTTPGet.Path + " on " + p.HTTPGet.Port.String()
+			case p.TCPSocket != nil:
+				s.Readiness = "tcp " + p.TCPSocket.Port.String()
+			case p.Exec != nil:
+				s.Readiness = "exec " + strings.Join(p.Exec.Command, " ")
+			case p.GRPC != nil:
+				s.Readiness = "grpc"
+			}
+			s.ProbePeriod = time.Duration(max(p.PeriodSeconds, 1)) * time.Second
+		}
+		if l := c.Lifecycle; l != nil && l.PreStop != nil {
+			signalAtDeletion = false
+			switch h := l.PreStop; {
+			case h.Exec != nil:
+				s.PreStop = "exec " + strings.Join(h.Exec.Command, " ")
+			case h.Sleep != nil:
+				s.PreStop = fmt.Sprintf("sleep %ds", h.Sleep.Seconds)
+				s.PreStopSleep = time.Duration(h.Sleep.Seconds) * time.Second
+			case h.HTTPGet != nil:
+				s.PreStop = "http " + h.HTTPGet.Path
+			}
+		}
+		if l := c.Lifecycle; l != nil && l.StopSignal != nil {
+			s.StopSignal = string(*l.StopSignal)
+		}
+		for _, p := range c.Ports {
+			if p.Name == "admin" {
+				s.Lameduck = true // lameduck's admin port, as the demo and deploy/ name it
+			}
+		}
+	}
+	if s.Readiness == "" {
+		s.Readiness = "none"
+	}
+	return signalAtDeletion
 }
