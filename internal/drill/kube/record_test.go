@@ -189,4 +189,3 @@ func TestRecordedTraceAnalyzes(t *testing.T) {
 		t.Fatalf("verdict %+v, %d failed, ledger %+v; want a fail with 1 failure and 1 lost write", res.Verdict, res.Load.Failed, res.Ledger)
 	}
 }
-
