@@ -80,8 +80,9 @@ func TestKubeDrillEndToEnd(t *testing.T) {
 				Summary string `json:"summary"`
 			} `json:"verdict"`
 			Load struct {
-				Sent   int `json:"sent"`
-				Failed int `json:"failed"`
+				Sent    int            `json:"sent"`
+				Failed  int            `json:"failed"`
+				ByClass map[string]int `json:"by_class"`
 			} `json:"load"`
 			Ledger *struct {
 				Acked     int `json:"acked"`
@@ -116,7 +117,7 @@ func TestKubeDrillEndToEnd(t *testing.T) {
 
 	code, d, out := drill("deployment/counter-naive")
 	r := d.Runs[0]
-	t.Logf("naive: %s", r.Verdict.Summary)
+	t.Logf("naive: %s; sent %d, failed %d %v, acknowledged %d, committed %d, lost %d", r.Verdict.Summary, r.Load.Sent, r.Load.Failed, r.Load.ByClass, r.Ledger.Acked, r.Ledger.Committed, r.Ledger.Lost)
 	if code != 1 || r.Verdict.Pass || r.Load.Failed+r.Ledger.Lost == 0 || d.ExitCode != 1 {
 		t.Errorf("naive: exit %d, %d failed, %d lost; want exit 1 with failures or losses\n%s", code, r.Load.Failed, r.Ledger.Lost, out)
 	}
@@ -140,7 +141,7 @@ func TestKubeDrillEndToEnd(t *testing.T) {
 
 	code, d, out = drill("deployment/counter-lameduck")
 	r = d.Runs[0]
-	t.Logf("lameduck: %s", r.Verdict.Summary)
+	t.Logf("lameduck: %s; sent %d, failed %d %v, acknowledged %d, committed %d, lost %d", r.Verdict.Summary, r.Load.Sent, r.Load.Failed, r.Load.ByClass, r.Ledger.Acked, r.Ledger.Committed, r.Ledger.Lost)
 	if code != 0 || !r.Verdict.Pass || r.Load.Failed != 0 || r.Ledger.Lost != 0 || r.Ledger.Acked == 0 || r.Ledger.Committed != r.Ledger.Acked {
 		t.Errorf("lameduck: exit %d, %d of %d failed, ledger %+v; want exit 0, nothing failed or lost\n%s", code, r.Load.Failed, r.Load.Sent, *r.Ledger, out)
 	}
