@@ -143,15 +143,21 @@ func runKubeDrill(ctx context.Context, cmd *cobra.Command, f *drillFlags, args [
 		}
 	}
 
+	out := cmd.OutOrStdout()
+	var patch kube.Patch
+	if f.kube.image == "" {
+		patch = kube.RestartPatch(time.Now())
+		if f.kube.dryRun { // the restart patch needs nothing from the cluster
+			fmt.Fprintln(out, patch.DryRun(t))
+			return nil
+		}
+	}
 	cs, err := kube.Connect(f.kube.kubeconfig)
 	if err != nil {
 		return usageError("drill --kube: %v", err)
 	}
 	cl := &kube.Cluster{CS: cs, Target: t}
-	var patch kube.Patch
-	if f.kube.image == "" {
-		patch = kube.RestartPatch(time.Now())
-	} else {
+	if f.kube.image != "" {
 		tpl, _, err := cl.PodTemplate(ctx)
 		if err != nil {
 			return usageError("drill --kube: %s: %v", t, err)
@@ -164,7 +170,6 @@ func runKubeDrill(ctx context.Context, cmd *cobra.Command, f *drillFlags, args [
 			return usageError("drill --kube: %v", err)
 		}
 	}
-	out := cmd.OutOrStdout()
 	if f.kube.dryRun {
 		fmt.Fprintln(out, patch.DryRun(t))
 		return nil
