@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -56,6 +58,17 @@ func TestKubeDrillEndToEnd(t *testing.T) {
 			t.Fatalf("%s %s: %v", name, strings.Join(args, " "), err)
 		}
 		return cmd.ProcessState.ExitCode(), out.String(), errb.String()
+	}
+	// The API server must be at an address of this machine (the bridge
+	// up.sh creates): with the cluster down, a connection to it would
+	// leave the machine through the default route.
+	kc, err := os.ReadFile(kubeconfig)
+	if err != nil {
+		t.Fatalf("the cluster of scripts/kube is not up (%s=1 needs scripts/kube/up.sh first): %v", kubeE2EEnv, err)
+	}
+	m := regexp.MustCompile(`server: https://([0-9.]+):`).FindSubmatch(kc)
+	if m == nil || !localAddr(string(m[1])) {
+		t.Fatalf("the cluster of scripts/kube is not up (%s=1 needs scripts/kube/up.sh first): its kubeconfig names no API server at an address of this machine (%s)", kubeE2EEnv, bytes.TrimSpace(firstMatch(m)))
 	}
 	if code, out, errs := run(30*time.Second, kubectl, "get", "--raw", "/readyz"); code != 0 {
 		t.Fatalf("the cluster of scripts/kube is not reachable (%s=1 needs scripts/kube/up.sh first): exit %d %s%s", kubeE2EEnv, code, out, errs)
@@ -145,4 +158,26 @@ func TestKubeDrillEndToEnd(t *testing.T) {
 	if code != 0 || !r.Verdict.Pass || r.Load.Failed != 0 || r.Ledger.Lost != 0 || r.Ledger.Acked == 0 || r.Ledger.Committed != r.Ledger.Acked {
 		t.Errorf("lameduck: exit %d, %d of %d failed, ledger %+v; want exit 0, nothing failed or lost\n%s", code, r.Load.Failed, r.Load.Sent, *r.Ledger, out)
 	}
+}
+
+// localAddr reports whether ip is an address of one of this machine's interfaces.
+func localAddr(ip string) bool {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return false
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.String() == ip {
+			return true
+		}
+	}
+	return false
+}
+
+// firstMatch is the matched text of a FindSubmatch result, nil when none.
+func firstMatch(m [][]byte) []byte {
+	if m == nil {
+		return []byte("no server: line")
+	}
+	return m[0]
 }
