@@ -189,3 +189,27 @@ func TestRecordedTraceAnalyzes(t *testing.T) {
 		t.Fatalf("verdict %+v, %d failed, ledger %+v; want a fail with 1 failure and 1 lost write", res.Verdict, res.Load.Failed, res.Ledger)
 	}
 }
+
+// TestWorkloadSettingsOfTheRecordedDeployment: the report's settings come
+// from the recorded lameduck Deployment's spec; its preStop hook means the
+// signal time is not known at deletion.
+func TestWorkloadSettingsOfTheRecordedDeployment(t *testing.T) {
+	d := readSnapshots(t, "testdata/rollout-lameduck")[0].d
+	var s trace.Settings
+	atDeletion := WorkloadSettings(&s, d.Spec.Replicas, d.Spec.Strategy.RollingUpdate, d.Spec.Template)
+	if atDeletion {
+		t.Error("a pod with a preStop hook: the signal does not go at deletion")
+	}
+	if s.Replicas != 3 || s.MaxSurge != "1" || s.Surge != 1 || s.MaxUnavailable != "0" || s.Unavailable != 0 ||
+		s.Grace != 30*time.Second || s.StopSignal != "SIGTERM" || !s.Lameduck || s.ProbePeriod != time.Second ||
+		!strings.HasPrefix(s.PreStop, "exec /lameduck prestop drain") || s.Readiness != "http /readyz on admin" {
+		t.Errorf("settings %+v", s)
+	}
+	// Without the hook, the signal goes at deletion.
+	tpl := d.Spec.Template.DeepCopy()
+	tpl.Spec.Containers[0].Lifecycle = nil
+	var s2 trace.Settings
+	if !WorkloadSettings(&s2, d.Spec.Replicas, nil, *tpl) || s2.PreStop != "" {
+		t.Errorf("no preStop hook: settings %+v", s2)
+	}
+}
