@@ -72,6 +72,7 @@ type drillFlags struct {
 	chaosScope  string
 	chaosWindow seconds
 	retry       bool
+	kube        kubeFlags // --kube and its flags (drill_kube.go)
 }
 
 // demoDefaults are the demo's scaled-down numbers, applied to every flag
@@ -122,13 +123,15 @@ the lameduck one, through the same rollout under the same load, and prints a
 side-by-side verdict; it exits 0 when the lameduck run lost nothing.
 
 Exit status: 0 nothing failed or lost, 1 failures or losses, 2 usage or setup
-error (command not found, store unreachable, replicas that never get ready).`,
+error (command not found, store unreachable, replicas that never get ready).` + kubeHelp,
 		Example: `  lameduck drill                                  # the demo: naive vs lameduck
   lameduck drill --profile cloud-lb --rate 500    # the demo with a slow load balancer
   lameduck drill --protocol grpc                  # the demo as a unary gRPC service
   lameduck drill --readiness /healthz --method POST --path /incr \
       --expect-counter counter -- ./myservice --flag
-  lameduck drill --prestop-sleep 5s --grace 30s --json out.json -- ./myservice`,
+  lameduck drill --prestop-sleep 5s --grace 30s --json out.json -- ./myservice
+  lameduck drill --kube -n staging deployment/counter --load-image REGISTRY/lameduck:TAG \
+      --ledger redis:drill:ledger --redis 10.96.100.10:6379`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -176,6 +179,7 @@ error (command not found, store unreachable, replicas that never get ready).`,
 	fl.Var(secs(&f.startTimeout, drill.DefaultStartTimeout), "start-timeout", "how long replicas may take to become ready")
 	fl.StringVar(&f.jsonFile, "json", "", "write the full result (every event and failure) to this file")
 	addReportFlags(fl, &f.reports)
+	addKubeFlags(fl, &f.kube)
 	fl.Var(secs(&f.demoDelay, time.Second), "demo-delay", "demo only: delay between the 200 OK and the increment")
 	fl.StringVar(&f.demoVariant, "demo-variant", "both", "demo only: both (naive, lameduck), naive, lameduck, crashsafe or all (the three)")
 	chaosFlags(fl, &f)
@@ -272,6 +276,14 @@ func baseConfig(f *drillFlags) (drill.Config, error) {
 }
 
 func runDrill(ctx context.Context, cmd *cobra.Command, f *drillFlags, args []string) error {
+	if f.kube.on {
+		return runKubeDrill(ctx, cmd, f, args)
+	}
+	for _, n := range kubeOnlyFlags {
+		if cmd.Flags().Changed(n) {
+			return usageError("drill: --%s needs --kube", n)
+		}
+	}
 	demo := len(args) == 0
 	if demo && cmd.ArgsLenAtDash() == 0 {
 		return usageError("drill: no command after --: give the command to drill, e.g. lameduck drill -- ./myservice, or nothing at all for the demo")

@@ -15,6 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/lameduck-dev/lameduck/internal/drill/trace"
 )
 
 // Connect builds a clientset from a kubeconfig file (empty: $KUBECONFIG or
@@ -267,4 +269,26 @@ func (c *Cluster) RunLoad(ctx context.Context, s LoadSpec, w io.Writer) error {
 	defer rc.Close()
 	_, err = io.Copy(w, bufio.NewReader(rc))
 	return err
+}
+
+// Settings reads the workload's spec into s (WorkloadSettings) and reports
+// whether its pods get the stop signal at deletion (no preStop hook).
+func (c *Cluster) Settings(ctx context.Context, s *trace.Settings) (signalAtDeletion bool, err error) {
+	switch c.Target.Kind {
+	case StatefulSet:
+		st, err := c.CS.AppsV1().StatefulSets(c.Target.Namespace).Get(ctx, c.Target.Name, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		s.MaxSurge, s.MaxUnavailable = "0", "1" // one pod at a time, deleted before its replacement
+		s.Unavailable = 1
+		return WorkloadSettings(s, st.Spec.Replicas, nil, st.Spec.Template), nil
+	default:
+		d, err := c.CS.AppsV1().Deployments(c.Target.Namespace).Get(ctx, c.Target.Name, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		s.MinReady = time.Duration(d.Spec.MinReadySeconds) * time.Second
+		return WorkloadSettings(s, d.Spec.Replicas, d.Spec.Strategy.RollingUpdate, d.Spec.Template), nil
+	}
 }

@@ -1,0 +1,255 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/lameduck-dev/lameduck/internal/drill/analysis"
+	"github.com/lameduck-dev/lameduck/internal/drill/kube"
+	"github.com/lameduck-dev/lameduck/internal/drill/ledger"
+	"github.com/lameduck-dev/lameduck/internal/drill/report"
+	"github.com/lameduck-dev/lameduck/internal/drill/trace"
+)
+
+// kubeFlags are the flags of `lameduck drill --kube`.
+type kubeFlags struct {
+	on             bool
+	kubeconfig     string
+	namespace      string
+	image          string
+	dryRun         bool
+	service        string
+	port           string
+	loadImage      string
+	pullNever      bool
+	rolloutTimeout seconds
+}
+
+// kubeDefaults replace the local drill's defaults with --kube when the flag
+// was not set: the load is a pod of fixed duration.
+var kubeDefaults = map[string]string{
+	"duration": "45s",
+	"warmup":   "3s",
+	"tail":     "2s",
+	"timeout":  "5s",
+	"method":   "POST",
+	"path":     "/incr",
+}
+
+// kubeOnlyFlags may only be given with --kube; localOnlyFlags only without.
+var (
+	kubeOnlyFlags  = []string{"kubeconfig", "namespace", "image", "dry-run", "service", "port", "load-image", "load-pull-never", "rollout-timeout"}
+	localOnlyFlags = []string{"replicas", "max-surge", "max-unavailable", "rollouts", "readiness", "readiness-period", "readiness-timeout",
+		"readiness-success", "readiness-failure", "readiness-delay", "min-ready", "grace", "prestop-sleep", "prestop", "stop-signal",
+		"profile", "propagation-lag", "nodes", "protocol", "grpc-retry", "env", "start-timeout", "demo-delay", "demo-variant",
+		"expect-counter", "body", "header", "workers", "clients", "seed"}
+)
+
+const kubeHelp = `
+With --kube it drills a workload of a real cluster instead:
+
+  lameduck drill --kube --namespace NS deployment/NAME [--service SVC] [--image IMAGE]
+
+It triggers a rollout as 'kubectl rollout restart' does (or 'kubectl set image'
+with --image CONTAINER=IMAGE), while a pod of the lameduck image sends constant
+load to the Service's ClusterIP from inside the cluster (never through
+port-forward: the traffic goes through kube-proxy as any client's), watches
+EndpointSlices, the workload's pods and their events, waits until the rollout
+is done (observedGeneration caught up, updated = ready = available = desired,
+no ProgressDeadlineExceeded, no terminating pod left), then verifies the
+ledger (--ledger redis:KEY with --redis ADDR, an address the drill can reach,
+e.g. the store's ClusterIP on a node, or --ledger http://...). The report is
+the local drill's; connections and kube-proxy's lag are not observable on a
+real cluster, so failures are attributed from pods, endpoints and timing.
+
+Prerequisites: a kubeconfig (--kubeconfig, else $KUBECONFIG or ~/.kube/config)
+whose user has the Role of deploy/rbac-drill.yaml in NS (get/patch the
+workload, list/watch pods, ReplicaSets, EndpointSlices and events, create and
+delete the load pod, read its log); the lameduck image (--load-image) pullable
+by the nodes; the workload at rest and behind a Service with a ClusterIP.
+
+Safety: it rolls exactly one workload, in a namespace named explicitly
+(--namespace is required; kube-system and every kube-* namespace are refused),
+creates one pod (lameduck-load-*, deleted at the end) and nothing else;
+--dry-run prints the patch as a kubectl command and changes nothing. A
+rollout restarts every pod of the workload: drill a staging cluster.
+`
+
+func addKubeFlags(fl *pflag.FlagSet, k *kubeFlags) {
+	fl.BoolVar(&k.on, "kube", false, "drill a workload of a real cluster (see below): WORKLOAD is deployment/NAME or statefulset/NAME")
+	fl.StringVar(&k.kubeconfig, "kubeconfig", "", "--kube: kubeconfig file (default $KUBECONFIG, else ~/.kube/config)")
+	fl.StringVarP(&k.namespace, "namespace", "n", "", "--kube: the workload's namespace (required; kube-* refused)")
+	fl.StringVar(&k.image, "image", "", "--kube: roll by setting an image, IMAGE or CONTAINER=IMAGE (default: restart, as kubectl rollout restart)")
+	fl.BoolVar(&k.dryRun, "dry-run", false, "--kube: print the patch that would trigger the rollout and exit")
+	fl.StringVar(&k.service, "service", "", "--kube: the Service the load goes to (default: the workload's name)")
+	fl.StringVar(&k.port, "port", "", "--kube: the Service port, by name or number (default: its only port)")
+	fl.StringVar(&k.loadImage, "load-image", "", "--kube: image holding /lameduck (the lameduck image), for the load pod (required)")
+	fl.BoolVar(&k.pullNever, "load-pull-never", false, "--kube: imagePullPolicy Never for the load pod (images imported into the nodes)")
+	fl.Var(secs(&k.rolloutTimeout, 5*time.Minute), "rollout-timeout", "--kube: how long the rollout may take")
+}
+
+// runKubeDrill is `lameduck drill --kube`.
+func runKubeDrill(ctx context.Context, cmd *cobra.Command, f *drillFlags, args []string) error {
+	for _, n := range localOnlyFlags {
+		if cmd.Flags().Changed(n) {
+			return usageError("drill: --%s is for the local drill; with --kube the workload's own spec decides it", n)
+		}
+	}
+	if len(args) != 1 || cmd.ArgsLenAtDash() >= 0 {
+		return usageError("drill --kube: give one workload, deployment/NAME or statefulset/NAME (got %q)", args)
+	}
+	t, err := kube.ParseTarget(f.kube.namespace, args[0])
+	if err != nil {
+		return usageError("drill --kube: %v", err)
+	}
+	for name, v := range kubeDefaults {
+		if !cmd.Flags().Changed(name) {
+			if err := cmd.Flags().Set(name, v); err != nil {
+				return err
+			}
+		}
+	}
+	if f.rate < 1 || f.rate > 10000 {
+		return usageError("drill --kube: --rate %d: want 1..10000", f.rate)
+	}
+	for name, v := range map[string]seconds{"duration": f.duration, "timeout": f.timeout, "settle": f.settle, "rollout-timeout": f.kube.rolloutTimeout} {
+		if v <= 0 {
+			return usageError("drill --kube: --%s %v: want a duration > 0", name, time.Duration(v))
+		}
+	}
+	if d(f.duration) > time.Hour {
+		return usageError("drill --kube: --duration %v: want at most 1h", d(f.duration))
+	}
+	if f.kube.loadImage == "" && !f.kube.dryRun {
+		return usageError("drill --kube: --load-image is required: an image holding /lameduck that the nodes can pull (scripts/kube builds lameduck.local/lameduck:1)")
+	}
+	var lspec ledger.Spec
+	if f.ledger != "" {
+		if lspec, err = ledger.Parse(f.ledger); err != nil {
+			return usageError("drill --kube: --ledger: %v", err)
+		}
+		if lspec.Kind == "redis" && f.redis == "" {
+			return usageError("drill --kube: --ledger %s needs --redis ADDR: the service's store, at an address this machine reaches (there is no embedded store on a cluster)", f.ledger)
+		}
+	}
+
+	out := cmd.OutOrStdout()
+	var patch kube.Patch
+	if f.kube.image == "" {
+		patch = kube.RestartPatch(time.Now())
+		if f.kube.dryRun { // the restart patch needs nothing from the cluster
+			fmt.Fprintln(out, patch.DryRun(t))
+			return nil
+		}
+	}
+	cs, err := kube.Connect(f.kube.kubeconfig)
+	if err != nil {
+		return usageError("drill --kube: %v", err)
+	}
+	cl := &kube.Cluster{CS: cs, Target: t}
+	if f.kube.image != "" {
+		tpl, _, err := cl.PodTemplate(ctx)
+		if err != nil {
+			return usageError("drill --kube: %s: %v", t, err)
+		}
+		container, image, ok := strings.Cut(f.kube.image, "=")
+		if !ok {
+			container, image = "", f.kube.image
+		}
+		if patch, err = kube.ImagePatch(tpl.Spec, container, image); err != nil {
+			return usageError("drill --kube: %v", err)
+		}
+	}
+	if f.kube.dryRun {
+		fmt.Fprintln(out, patch.DryRun(t))
+		return nil
+	}
+
+	var jsonOut io.Writer
+	switch f.jsonFile {
+	case "":
+	case "-":
+		jsonOut, out = out, cmd.ErrOrStderr()
+	default:
+		file, err := os.Create(f.jsonFile)
+		if err != nil {
+			return usageError("drill: --json: %v", err)
+		}
+		defer file.Close()
+		jsonOut = file
+	}
+	if err := f.reports.open(false); err != nil {
+		return usageError("drill: %v", err)
+	}
+	defer f.reports.close()
+
+	var reader ledger.Reader
+	switch lspec.Kind {
+	case "redis":
+		rdb := redis.NewClient(&redis.Options{Addr: f.redis, DialTimeout: 3 * time.Second})
+		defer rdb.Close()
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := rdb.Ping(pctx).Err()
+		cancel()
+		if err != nil {
+			return usageError("drill --kube: --redis %s unreachable: %v", f.redis, err)
+		}
+		reader = &ledger.RedisHash{Client: rdb, Key: lspec.Key, Addr: f.redis}
+	case "http":
+		reader = &ledger.HTTP{URL: lspec.URL, Client: &http.Client{Timeout: 10 * time.Second}}
+	}
+	service := f.kube.service
+	if service == "" {
+		service = t.Name
+	}
+	name := t.String()
+	spec := kube.DrillSpec{
+		Name: name, Patch: patch, Service: service, Port: f.kube.port, Method: strings.ToUpper(f.method), Path: f.path,
+		Rate: f.rate, Duration: d(f.duration), Warmup: d(f.warmup), Tail: d(f.tail), Timeout: d(f.timeout),
+		RolloutTimeout: d(f.kube.rolloutTimeout), Settle: d(f.settle), LoadImage: f.kube.loadImage, PullNever: f.kube.pullNever,
+		Ledger: reader, Progress: cmd.ErrOrStderr(),
+		Settings: trace.Settings{Profile: "real cluster (kube-proxy lag not observed here; docs/fidelity.md)", Nodes: 1, Rate: f.rate, Method: strings.ToUpper(f.method), Path: f.path,
+			Timeout: d(f.timeout), Protocol: "http", Rollouts: 1,
+			Notes: []string{fmt.Sprintf("--kube: %s, load from pod lameduck-load-* to Service %s; replicas, surge, probes and grace are the workload's own", t, service)}},
+	}
+	tr, err := cl.Drill(ctx, spec)
+	if err != nil {
+		if ctx.Err() != nil {
+			return &exitError{code: 130, err: errors.New("drill interrupted; the load pod was deleted")}
+		}
+		return usageError("drill --kube: %v", err)
+	}
+	res := analysis.Analyze(tr)
+	fmt.Fprintln(out, "settings:")
+	report.Settings(out, res)
+	fmt.Fprintln(out)
+	report.Text(out, res)
+	fmt.Fprintln(out)
+	code := 0
+	if !res.Verdict.Pass {
+		code = 1
+	}
+	runs := []report.Run{{Result: res, Trace: tr}}
+	if jsonOut != nil {
+		if err := report.JSON(jsonOut, runs, code); err != nil {
+			return usageError("drill: write --json: %v", err)
+		}
+	}
+	if err := f.reports.write(out, runs); err != nil {
+		return usageError("drill: %v", err)
+	}
+	if code != 0 {
+		return &exitError{code: code}
+	}
+	return nil
+}

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+// TestDrillKubeUsage: --kube's refusals (exit 2, naming the flag) and
+// --dry-run, none of which contacts a cluster.
+func TestDrillKubeUsage(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	t.Setenv("KUBECONFIG", "/nonexistent/kubeconfig")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"deployment/web"}, "--namespace is required"},
+		{[]string{"-n", "kube-system", "deployment/web"}, "system namespace"},
+		{[]string{"-n", "kube-public", "deployment/web"}, "system namespace"},
+		{[]string{"-n", "prod", "daemonset/web"}, "not deployment or statefulset"},
+		{[]string{"-n", "prod"}, "give one workload"},
+		{[]string{"-n", "prod", "deployment/web", "--replicas", "5"}, "--replicas is for the local drill"},
+		{[]string{"-n", "prod", "deployment/web"}, "--load-image is required"},
+		{[]string{"-n", "prod", "deployment/web", "--load-image", "x", "--ledger", "redis:k"}, "needs --redis"},
+		{[]string{"-n", "prod", "deployment/web", "--load-image", "x", "--rate", "0"}, "--rate 0"},
+	} {
+		code, _, stderr := runCLI(t, "", append([]string{"drill", "--kube"}, c.args...)...)
+		if code != 2 || !strings.Contains(stderr, c.want) {
+			t.Errorf("drill --kube %v: exit %d, stderr %q; want 2 and %q", c.args, code, stderr, c.want)
+		}
+	}
+	if code, _, stderr := runCLI(t, "", "drill", "--namespace", "prod"); code != 2 || !strings.Contains(stderr, "--namespace needs --kube") {
+		t.Errorf("--namespace without --kube: exit %d, %q", code, stderr)
+	}
+	code, stdout, stderr := runCLI(t, "", "drill", "--kube", "-n", "prod", "sts/db", "--dry-run")
+	if code != 0 || !strings.HasPrefix(stdout, "kubectl patch statefulset/db -n prod --type=strategic -p '") ||
+		!strings.Contains(stdout, `"kubectl.kubernetes.io/restartedAt"`) {
+		t.Errorf("--dry-run: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	if code, stdout, _ := runCLI(t, "", "drill", "--kube", "--help"); code != 0 ||
+		!strings.Contains(stdout, "deploy/rbac-drill.yaml") || !strings.Contains(stdout, "kube-system") || !strings.Contains(stdout, "Prerequisites") {
+		t.Errorf("--kube --help: exit %d, does not explain prerequisites, RBAC and safety:\n%s", code, stdout)
+	}
+}

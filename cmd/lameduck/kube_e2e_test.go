@@ -1,0 +1,183 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+// kubeE2EEnv turns TestKubeDrillEndToEnd on. It needs the single-node cluster
+// of scripts/kube (scripts/kube/up.sh); with the variable set and no
+// reachable cluster the test fails.
+const kubeE2EEnv = "LAMEDUCK_KUBE_E2E"
+
+// TestKubeDrillEndToEnd drives `lameduck drill --kube` on the real cluster
+// of scripts/kube with the demo of scripts/kube/manifests/demo.yaml: the
+// naive counter loses (exit 1, failed requests or lost writes in its
+// report), the lameduck counter loses nothing (exit 0, every acknowledged
+// write in the ledger exactly once). The load runs in a pod to the
+// Service's ClusterIP; the ledger is read through the Redis Service's
+// ClusterIP, which kube-proxy routes on this node.
+func TestKubeDrillEndToEnd(t *testing.T) {
+	if os.Getenv(kubeE2EEnv) != "1" {
+		t.Skipf("%s=1 runs it on the cluster of scripts/kube (scripts/test.sh does)", kubeE2EEnv)
+	}
+	defer goleak.VerifyNone(t)
+	dir := os.Getenv("LAMEDUCK_KUBE_DIR")
+	if dir == "" {
+		dir = "/var/lib/lameduck-kube"
+	}
+	kubeconfig := os.Getenv("KUBECONFIG")
+	if kubeconfig == "" {
+		kubeconfig = filepath.Join(dir, "conf", "admin.kubeconfig")
+	}
+	kubectl := filepath.Join(dir, "bin", "kubectl")
+	run := func(timeout time.Duration, name string, args ...string) (int, string, string) {
+		cmd := exec.Command(name, args...)
+		cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		timer := time.AfterFunc(timeout, func() { _ = cmd.Process.Kill() })
+		defer timer.Stop()
+		err := cmd.Wait()
+		var ee *exec.ExitError
+		if err != nil && !errors.As(err, &ee) {
+			t.Fatalf("%s %s: %v", name, strings.Join(args, " "), err)
+		}
+		return cmd.ProcessState.ExitCode(), out.String(), errb.String()
+	}
+	// The API server must be at an address of this machine (the bridge
+	// up.sh creates): with the cluster down, a connection to it would
+	// leave the machine through the default route.
+	kc, err := os.ReadFile(kubeconfig)
+	if err != nil {
+		t.Fatalf("the cluster of scripts/kube is not up (%s=1 needs scripts/kube/up.sh first): %v", kubeE2EEnv, err)
+	}
+	m := regexp.MustCompile(`server: https://([0-9.]+):`).FindSubmatch(kc)
+	if m == nil || !localAddr(string(m[1])) {
+		t.Fatalf("the cluster of scripts/kube is not up (%s=1 needs scripts/kube/up.sh first): its kubeconfig names no API server at an address of this machine (%s)", kubeE2EEnv, bytes.TrimSpace(firstMatch(m)))
+	}
+	if code, out, errs := run(30*time.Second, kubectl, "get", "--raw", "/readyz"); code != 0 {
+		t.Fatalf("the cluster of scripts/kube is not reachable (%s=1 needs scripts/kube/up.sh first): exit %d %s%s", kubeE2EEnv, code, out, errs)
+	}
+	if code, out, errs := run(60*time.Second, kubectl, "apply", "-f", "../../scripts/kube/manifests/demo.yaml"); code != 0 {
+		t.Fatalf("kubectl apply: exit %d %s%s", code, out, errs)
+	}
+	for _, d := range []string{"redis", "counter-naive", "counter-lameduck"} {
+		if code, out, errs := run(200*time.Second, kubectl, "-n", "lameduck-e2e", "rollout", "status", "deploy/"+d, "--timeout=180s"); code != 0 {
+			t.Fatalf("deploy/%s not ready: exit %d %s%s", d, code, out, errs)
+		}
+	}
+	bin := filepath.Join(t.TempDir(), "lameduck")
+	if code, out, errs := run(10*time.Minute, "go", "build", "-o", bin, "."); code != 0 {
+		t.Fatalf("go build: exit %d %s%s", code, out, errs)
+	}
+
+	type doc struct {
+		Runs []struct {
+			Verdict struct {
+				Pass    bool   `json:"pass"`
+				Summary string `json:"summary"`
+			} `json:"verdict"`
+			Load struct {
+				Sent    int            `json:"sent"`
+				Failed  int            `json:"failed"`
+				ByClass map[string]int `json:"by_class"`
+			} `json:"load"`
+			Ledger *struct {
+				Acked     int `json:"acked"`
+				Committed int `json:"committed"`
+				Lost      int `json:"lost"`
+			} `json:"ledger"`
+			Replicas []struct {
+				Name        string `json:"name"`
+				Revision    int    `json:"revision"`
+				Terminating int64  `json:"terminating"`
+			} `json:"replicas"`
+		} `json:"runs"`
+		ExitCode int `json:"exit_code"`
+	}
+	drill := func(workload string) (int, doc, string) {
+		js := filepath.Join(t.TempDir(), "drill.json")
+		start := time.Now()
+		code, out, errs := run(5*time.Minute, bin, "drill", "--kube", "--kubeconfig", kubeconfig, "-n", "lameduck-e2e", workload,
+			"--load-image", "lameduck.local/lameduck:1", "--load-pull-never", "--duration", "25s",
+			"--ledger", "redis:drill:ledger", "--redis", "10.96.100.10:6379", "--json", js)
+		t.Logf("%s: exit %d after %s", workload, code, time.Since(start).Round(100*time.Millisecond))
+		var d doc
+		b, err := os.ReadFile(js)
+		if err != nil {
+			t.Fatalf("%s: exit %d, no --json: %v\n%s%s", workload, code, err, out, errs)
+		}
+		if err := json.Unmarshal(b, &d); err != nil || len(d.Runs) != 1 || d.Runs[0].Ledger == nil {
+			t.Fatalf("%s: --json: %v (%d runs)\n%s", workload, err, len(d.Runs), b)
+		}
+		return code, d, out + errs
+	}
+
+	code, d, out := drill("deployment/counter-naive")
+	r := d.Runs[0]
+	t.Logf("naive: %s; sent %d, failed %d %v, acknowledged %d, committed %d, lost %d", r.Verdict.Summary, r.Load.Sent, r.Load.Failed, r.Load.ByClass, r.Ledger.Acked, r.Ledger.Committed, r.Ledger.Lost)
+	if code != 1 || r.Verdict.Pass || r.Load.Failed+r.Ledger.Lost == 0 || d.ExitCode != 1 {
+		t.Errorf("naive: exit %d, %d failed, %d lost; want exit 1 with failures or losses\n%s", code, r.Load.Failed, r.Ledger.Lost, out)
+	}
+	// The trace holds the rollout as the watches saw it: 3 old pods
+	// deleted, 3 new ones.
+	var old, deleted, created int
+	for _, rp := range r.Replicas {
+		switch {
+		case rp.Revision == 0:
+			old++
+			if rp.Terminating > 0 {
+				deleted++
+			}
+		default:
+			created++
+		}
+	}
+	if old != 3 || deleted != 3 || created != 3 {
+		t.Errorf("naive: %d old pods (%d deleted), %d new; want 3 (3), 3", old, deleted, created)
+	}
+
+	code, d, out = drill("deployment/counter-lameduck")
+	r = d.Runs[0]
+	t.Logf("lameduck: %s; sent %d, failed %d %v, acknowledged %d, committed %d, lost %d", r.Verdict.Summary, r.Load.Sent, r.Load.Failed, r.Load.ByClass, r.Ledger.Acked, r.Ledger.Committed, r.Ledger.Lost)
+	if code != 0 || !r.Verdict.Pass || r.Load.Failed != 0 || r.Ledger.Lost != 0 || r.Ledger.Acked == 0 || r.Ledger.Committed != r.Ledger.Acked {
+		t.Errorf("lameduck: exit %d, %d of %d failed, ledger %+v; want exit 0, nothing failed or lost\n%s", code, r.Load.Failed, r.Load.Sent, *r.Ledger, out)
+	}
+}
+
+// localAddr reports whether ip is an address of one of this machine's interfaces.
+func localAddr(ip string) bool {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return false
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.String() == ip {
+			return true
+		}
+	}
+	return false
+}
+
+// firstMatch is the matched text of a FindSubmatch result, nil when none.
+func firstMatch(m [][]byte) []byte {
+	if m == nil {
+		return []byte("no server: line")
+	}
+	return m[0]
+}
