@@ -52,7 +52,8 @@ var (
 	localOnlyFlags = []string{"replicas", "max-surge", "max-unavailable", "rollouts", "readiness", "readiness-period", "readiness-timeout",
 		"readiness-success", "readiness-failure", "readiness-delay", "min-ready", "grace", "prestop-sleep", "prestop", "stop-signal",
 		"profile", "propagation-lag", "nodes", "protocol", "grpc-retry", "env", "start-timeout", "demo-delay", "demo-variant",
-		"expect-counter", "body", "header", "workers", "clients", "seed"}
+		"expect-counter", "body", "header", "workers", "clients", "seed",
+		"chaos", "chaos-scope", "chaos-window", "retry"} // chaos and retries: local backend and load only, so far
 )
 
 const kubeHelp = `
