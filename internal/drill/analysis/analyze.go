@@ -440,7 +440,7 @@ func (a *analyzer) lifecycles() {
 		deleted := rp.Terminating > 0 && !rp.StoppedAtEnd
 		switch {
 		case deleted && rp.Killed > 0:
-			if reacted(rp.Replica) || a.refusedAfter(rp.Name, rp.SignalSent) {
+			if reacted(rp.Replica) || a.refusedBetween(rp.Name, rp.SignalSent, rp.Killed) {
 				a.add(CauseShutdownTooSlow, rp.Name, 1)
 			} else {
 				a.add(CauseSignalIgnored, rp.Name, 1)
@@ -470,6 +470,9 @@ func reacted(lc trace.Replica) bool {
 		if pr.At < lc.SignalSent+200*time.Millisecond {
 			continue
 		}
+		if lc.Killed > 0 && pr.At >= lc.Killed {
+			continue // refused because it was SIGKILLed: says nothing of the signal
+		}
 		if (pr.Status != 0 && (pr.Status < 200 || pr.Status >= 300)) || strings.Contains(pr.Err, "refused") {
 			return true
 		}
@@ -477,11 +480,13 @@ func reacted(lc trace.Replica) bool {
 	return false
 }
 
-// refusedAfter reports whether the replica refused a connection after t
-// (its listener was closed: it reacted to the signal).
-func (a *analyzer) refusedAfter(name string, t time.Duration) bool {
+// refusedBetween reports whether the replica refused a connection from
+// the stop signal at from until its SIGKILL at until (its listener was
+// closed: it reacted to the signal). Refusals after the SIGKILL (balancer
+// nodes that had not yet learned of the exit) say nothing of the signal.
+func (a *analyzer) refusedBetween(name string, from, until time.Duration) bool {
 	for _, c := range a.tr.Conns {
-		if c.Replica == name && c.Outcome == trace.OutcomeRefused && c.Accepted >= t {
+		if c.Replica == name && c.Outcome == trace.OutcomeRefused && c.Accepted >= from && (until == 0 || c.Accepted < until) {
 			return true
 		}
 	}

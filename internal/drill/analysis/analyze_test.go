@@ -198,3 +198,39 @@ func TestCausesTableKeysUnique(t *testing.T) {
 		seen[c.Key] = true
 	}
 }
+
+// TestRefusalsAfterSIGKILLDoNotCountAsReacting: a replica that ignored its
+// stop signal is refused by connections and probes once it was SIGKILLed
+// (balancer nodes that have not yet learned of the exit); that is no
+// reaction to the signal, so the cause stays stop-signal-ignored. (This
+// was a flake of TestIgnoredStopSignalIsKilled on a loaded machine.)
+func TestRefusalsAfterSIGKILLDoNotCountAsReacting(t *testing.T) {
+	tr := load(t, "IgnoredStopSignalIsKilled")
+	var killed *trace.Replica
+	for i := range tr.Replicas {
+		if tr.Replicas[i].Killed > 0 {
+			killed = &tr.Replicas[i]
+		}
+	}
+	if killed == nil {
+		t.Fatal("the recorded trace has no SIGKILLed replica")
+	}
+	after := killed.Killed + 10*time.Millisecond
+	killed.TermProbes = append(killed.TermProbes, trace.Probe{At: after, Err: "dial tcp: connect: connection refused"})
+	tr.Conns = append(tr.Conns, trace.Conn{ID: 1 << 40, Replica: killed.Name, Outcome: trace.OutcomeRefused, Accepted: after})
+	c := causes(Analyze(tr))
+	if c[CauseSignalIgnored] != 1 || c[CauseShutdownTooSlow] != 0 {
+		t.Fatalf("causes %v: want %s once and no %s", c, CauseSignalIgnored, CauseShutdownTooSlow)
+	}
+	// The same refusal before the SIGKILL is a reaction: the listener closed.
+	tr = load(t, "IgnoredStopSignalIsKilled")
+	for i := range tr.Replicas {
+		if tr.Replicas[i].Killed > 0 {
+			killed = &tr.Replicas[i]
+		}
+	}
+	tr.Conns = append(tr.Conns, trace.Conn{ID: 1 << 40, Replica: killed.Name, Outcome: trace.OutcomeRefused, Accepted: killed.Killed - 500*time.Millisecond})
+	if c := causes(Analyze(tr)); c[CauseShutdownTooSlow] != 1 {
+		t.Fatalf("causes %v: a refusal before the SIGKILL should read as %s", c, CauseShutdownTooSlow)
+	}
+}
