@@ -35,5 +35,5 @@ func NaiveHandler(st *Store, delay time.Duration) http.Handler {
 func RunNaive(cfg Config) error {
 	rdb := redis.NewClient(&redis.Options{Addr: cfg.RedisAddr})
 	cfg.Fault.apply()
-	return http.ListenAndServe(cfg.Addr, NaiveHandler(cfg.store(rdb), cfg.Delay))
+	return http.ListenAndServe(cfg.Addr, WithPodHeader(PodName(), NaiveHandler(cfg.store(rdb), cfg.Delay)))
 }
