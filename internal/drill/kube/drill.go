@@ -195,6 +195,9 @@ func (c *Cluster) Drill(ctx context.Context, s DrillSpec) (*trace.Trace, error) 
 	if err := <-watchErr; err != nil {
 		tr.Settings.Notes = append(tr.Settings.Notes, "watch ended early: "+err.Error())
 	}
+	// After the watch: a pod's exit must be recorded before its
+	// connections can refine it.
+	tr.Conns = rec.Connections(recs)
 	rec.Fill(tr)
 	tr.End = time.Since(epoch)
 	return tr, nil
