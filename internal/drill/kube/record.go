@@ -215,6 +215,23 @@ func (r *Recorder) Requests(recs []podload.Record) []trace.Request {
 	return out
 }
 
+// SetOutput records a pod's log tail as its replica's output (the pod must
+// have been seen).
+func (r *Recorder) SetOutput(pod, out string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if rp := r.replicas[pod]; rp != nil {
+		rp.Output = out
+	}
+}
+
+// Pods returns the names of the pods seen, in first-seen order.
+func (r *Recorder) Pods() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.order...)
+}
+
 // Connections derives the load's connections from its records, as the local
 // backend's balancer records them: one per connection the load dialled
 // (Record.Conn; the local address for loads that do not number them), tied
