@@ -157,6 +157,14 @@ func TestKubeDrillEndToEnd(t *testing.T) {
 		causes[c.Key] = c.Count
 	}
 	t.Logf("naive: causes %v", causes)
+	// The answers name their pods, so the naive demo's failures and losses
+	// carry the local drill's causes: failures on keep-alive connections
+	// are tied to the pod that answered on them, lost writes to the pod
+	// that acknowledged them (lost at its exit); only a new connection that
+	// failed before any answer stays unattributed, as itself.
+	if causes["other"] > 0 || causes["acknowledged-write-lost"] > 0 {
+		t.Errorf("naive: causes %v: want no failure attributed other and no write plain acknowledged-write-lost", causes)
+	}
 
 	code, d, out = drill("deployment/counter-lameduck")
 	r = d.Runs[0]
