@@ -70,13 +70,17 @@ is done (observedGeneration caught up, updated = ready = available = desired,
 no ProgressDeadlineExceeded, no terminating pod left), then verifies the
 ledger (--ledger redis:KEY with --redis ADDR, an address the drill can reach,
 e.g. the store's ClusterIP on a node, or --ledger http://...). The report is
-the local drill's; connections and kube-proxy's lag are not observable on a
-real cluster, so failures are attributed from pods, endpoints and timing.
+the local drill's. kube-proxy's DNAT hides which pod a connection went to:
+a service that answers with the header X-Lameduck-Pod: <pod name> (optional;
+the demo does) lets the drill tie each keep-alive connection, and the
+failures and lost writes on it, to a pod; a new connection that failed before
+any answer stays new-connection-failed-pod-unknown. Each pod's last log lines
+are fetched (pods/log) into the report.
 
 Prerequisites: a kubeconfig (--kubeconfig, else $KUBECONFIG or ~/.kube/config)
 whose user has the Role of deploy/rbac-drill.yaml in NS (get/patch the
 workload, list/watch pods, ReplicaSets, EndpointSlices and events, create and
-delete the load pod, read its log); the lameduck image (--load-image) pullable
+delete the load pod, read its and the replicas' logs); the lameduck image (--load-image) pullable
 by the nodes; the workload at rest and behind a Service with a ClusterIP.
 
 Safety: it rolls exactly one workload, in a namespace named explicitly

@@ -102,11 +102,11 @@ func TestKubeDrillEndToEnd(t *testing.T) {
 				Committed int `json:"committed"`
 				Lost      int `json:"lost"`
 			} `json:"ledger"`
-			Replicas []struct {
-				Name        string `json:"name"`
-				Revision    int    `json:"revision"`
-				Terminating int64  `json:"terminating"`
-			} `json:"replicas"`
+			Replicas []e2eReplica `json:"replicas"`
+			Causes   []struct {
+				Key   string `json:"key"`
+				Count int64  `json:"count"`
+			} `json:"causes"`
 		} `json:"runs"`
 		ExitCode int `json:"exit_code"`
 	}
@@ -151,12 +151,53 @@ func TestKubeDrillEndToEnd(t *testing.T) {
 	if old != 3 || deleted != 3 || created != 3 {
 		t.Errorf("naive: %d old pods (%d deleted), %d new; want 3 (3), 3", old, deleted, created)
 	}
+	checkServedAndLogs(t, "naive", r.Replicas)
+	causes := map[string]int64{}
+	for _, c := range r.Causes {
+		causes[c.Key] = c.Count
+	}
+	t.Logf("naive: causes %v", causes)
+	// The answers name their pods, so the naive demo's failures and losses
+	// carry the local drill's causes: failures on keep-alive connections
+	// are tied to the pod that answered on them, lost writes to the pod
+	// that acknowledged them (lost at its exit); only a new connection that
+	// failed before any answer stays unattributed, as itself.
+	if causes["other"] > 0 || causes["acknowledged-write-lost"] > 0 {
+		t.Errorf("naive: causes %v: want no failure attributed other and no write plain acknowledged-write-lost", causes)
+	}
 
 	code, d, out = drill("deployment/counter-lameduck")
 	r = d.Runs[0]
 	t.Logf("lameduck: %s; sent %d, failed %d %v, acknowledged %d, committed %d, lost %d", r.Verdict.Summary, r.Load.Sent, r.Load.Failed, r.Load.ByClass, r.Ledger.Acked, r.Ledger.Committed, r.Ledger.Lost)
 	if code != 0 || !r.Verdict.Pass || r.Load.Failed != 0 || r.Ledger.Lost != 0 || r.Ledger.Acked == 0 || r.Ledger.Committed != r.Ledger.Acked {
 		t.Errorf("lameduck: exit %d, %d of %d failed, ledger %+v; want exit 0, nothing failed or lost\n%s", code, r.Load.Failed, r.Load.Sent, *r.Ledger, out)
+	}
+	checkServedAndLogs(t, "lameduck", r.Replicas)
+}
+
+// e2eReplica is a replica of the --json document.
+type e2eReplica struct {
+	Name        string `json:"name"`
+	Revision    int    `json:"revision"`
+	Terminating int64  `json:"terminating"`
+	Output      string `json:"output_tail"`
+	Served      int64  `json:"served"`
+}
+
+// checkServedAndLogs: the load's answers name the pods (X-Lameduck-Pod),
+// so every pod that was up during the load served some of it, and every
+// pod's log tail was fetched.
+func checkServedAndLogs(t *testing.T, name string, reps []e2eReplica) {
+	t.Helper()
+	var served int64
+	for _, r := range reps {
+		served += r.Served
+		if r.Output == "" {
+			t.Errorf("%s: pod %s has no log tail in the trace", name, r.Name)
+		}
+	}
+	if served == 0 {
+		t.Errorf("%s: no request was tied to a pod (X-Lameduck-Pod)", name)
 	}
 }
 

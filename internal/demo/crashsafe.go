@@ -88,7 +88,7 @@ func NewCrashSafe(cfg Config, opts lameduck.Options) *lameduck.App {
 	c := idempotency.New(rdb, idempotency.Options{Key: cfg.Key, LedgerHash: cfg.LedgerKey})
 	app.Serve(&http.Server{
 		Addr:              cfg.Addr,
-		Handler:           CrashSafeHandler(c, cfg.store(rdb), cfg.Delay),
+		Handler:           WithPodHeader(PodName(), CrashSafeHandler(c, cfg.store(rdb), cfg.Delay)),
 		ReadHeaderTimeout: 10 * time.Second,
 	})
 	app.Admin(cfg.AdminAddr)

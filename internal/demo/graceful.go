@@ -48,7 +48,7 @@ func NewGraceful(cfg Config, opts lameduck.Options) *lameduck.App {
 	rdb := redis.NewClient(&redis.Options{Addr: cfg.RedisAddr})
 	app.Serve(&http.Server{
 		Addr:              cfg.Addr,
-		Handler:           GracefulHandler(app, cfg.store(rdb), cfg.Delay),
+		Handler:           WithPodHeader(PodName(), GracefulHandler(app, cfg.store(rdb), cfg.Delay)),
 		ReadHeaderTimeout: 10 * time.Second,
 	})
 	app.Admin(cfg.AdminAddr)

@@ -35,5 +35,6 @@ func NaiveHandler(st *Store, delay time.Duration) http.Handler {
 func RunNaive(cfg Config) error {
 	rdb := redis.NewClient(&redis.Options{Addr: cfg.RedisAddr})
 	cfg.Fault.apply()
-	return http.ListenAndServe(cfg.Addr, NaiveHandler(cfg.store(rdb), cfg.Delay))
+	log.Printf("naive counter service on %s (no signal handling: SIGTERM ends it wherever it is)", cfg.Addr)
+	return http.ListenAndServe(cfg.Addr, WithPodHeader(PodName(), NaiveHandler(cfg.store(rdb), cfg.Delay)))
 }

@@ -48,7 +48,7 @@ func RunShutdown(cfg Config) int {
 	rdb := redis.NewClient(&redis.Options{Addr: cfg.RedisAddr})
 	defer rdb.Close()
 	var stopping atomic.Bool
-	srv := &http.Server{Addr: cfg.Addr, Handler: ShutdownHandler(cfg.store(rdb), cfg.Delay, &stopping, cfg.Fault), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Addr: cfg.Addr, Handler: WithPodHeader(PodName(), ShutdownHandler(cfg.store(rdb), cfg.Delay, &stopping, cfg.Fault)), ReadHeaderTimeout: 10 * time.Second}
 	sigs := []os.Signal{syscall.SIGTERM, os.Interrupt}
 	if cfg.Fault == FaultIgnoreTerm {
 		sigs = sigs[1:] // SIGTERM stays ignored

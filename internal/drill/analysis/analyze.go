@@ -212,6 +212,9 @@ func (a *analyzer) requests() {
 			f.Cause = CauseNoEndpoint
 		}
 		f.Cause = a.chaosCause(q, &f, lc, f.Cause)
+		if f.Cause == CauseOther && c == nil && !q.Reused && tr.Backend == "kube" {
+			f.Cause = CausePodUnknown
+		}
 		a.add(f.Cause, f.Replica, 1)
 		a.res.Failures = append(a.res.Failures, f)
 	}

@@ -7,17 +7,21 @@ import (
 
 // Cause keys (see docs/drill.md "Attribution").
 const (
-	CauseBalancerLag     = "listener-closed-before-balancer-caught-up"
-	CauseNoEndpoint      = "no-endpoint"
-	CauseGraceKill       = "killed-at-grace-deadline"
-	CausePinnedCut       = "pinned-connection-cut-at-exit"
-	CauseInFlightExit    = "in-flight-at-exit"
-	CauseKeepAliveRace   = "keep-alive-closed-under-request"
-	Cause5xxTerminating  = "5xx-while-terminating"
-	CauseRPCRefused      = "rpc-refused-while-stopping"
-	CauseCrashed         = "replica-crashed"
-	CauseTimeout         = "timeout"
-	CauseOther           = "other"
+	CauseBalancerLag    = "listener-closed-before-balancer-caught-up"
+	CauseNoEndpoint     = "no-endpoint"
+	CauseGraceKill      = "killed-at-grace-deadline"
+	CausePinnedCut      = "pinned-connection-cut-at-exit"
+	CauseInFlightExit   = "in-flight-at-exit"
+	CauseKeepAliveRace  = "keep-alive-closed-under-request"
+	Cause5xxTerminating = "5xx-while-terminating"
+	CauseRPCRefused     = "rpc-refused-while-stopping"
+	CauseCrashed        = "replica-crashed"
+	CauseTimeout        = "timeout"
+	CauseOther          = "other"
+	// CausePodUnknown: on a real cluster (drill --kube), a request whose
+	// new connection failed before any answer: kube-proxy's DNAT hides
+	// which pod it went to.
+	CausePodUnknown      = "new-connection-failed-pod-unknown"
 	CauseLostAtExit      = "acknowledged-write-lost-at-exit"
 	CauseLost            = "acknowledged-write-lost"
 	CauseDuplicated      = "write-duplicated"
@@ -155,6 +159,8 @@ var Causes = []CauseDef{
 		}},
 	{Key: CauseTimeout, Fails: true, Explanation: "no answer within the request timeout"},
 	{Key: CauseOther, Fails: true, Explanation: "failures the drill could not tie to a termination event (see the failures in --json)"},
+	{Key: CausePodUnknown, Fails: true,
+		Explanation: "on a real cluster the client sees only the Service's ClusterIP: these requests failed on a new connection before any answer named a pod, so no replica can be blamed; during a rollout they are most often connections kube-proxy still sent to a pod whose listener had closed (as listener-closed-before-balancer-caught-up)"},
 	{Key: CauseLostAtExit, Fails: true,
 		Explanation: "acknowledged writes never reached the store: the replica that answered 2xx stopped before committing them",
 		Advice: func(m Measures) []Advice {

@@ -88,7 +88,13 @@ func (c *Cluster) Drill(ctx context.Context, s DrillSpec) (*trace.Trace, error) 
 	wctx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	watchErr := make(chan error, 1)
-	go func() { watchErr <- c.Watch(wctx, sel, s.Service, rec.Add) }()
+	logs := newLogTails(ctx, c, rec)
+	go func() {
+		watchErr <- c.Watch(wctx, sel, s.Service, func(e Event) {
+			rec.Add(e)
+			logs.observe(e)
+		})
+	}()
 
 	// The load pod's log is decoded after it ends; it is also the only
 	// record of the requests, so it is kept whole.
@@ -191,10 +197,14 @@ func (c *Cluster) Drill(ctx context.Context, s DrillSpec) (*trace.Trace, error) 
 		}
 		tr.Ledger = &trace.Ledger{Source: s.Ledger.Source(), Committed: ids, Reads: reads, Stable: stable}
 	}
+	logs.finish()
 	stopWatch()
 	if err := <-watchErr; err != nil {
 		tr.Settings.Notes = append(tr.Settings.Notes, "watch ended early: "+err.Error())
 	}
+	// After the watch: a pod's exit must be recorded before its
+	// connections can refine it.
+	tr.Conns = rec.Connections(recs)
 	rec.Fill(tr)
 	tr.End = time.Since(epoch)
 	return tr, nil

@@ -22,8 +22,12 @@ import (
 // clock (the watch delivery time; the load pod's wall clock for requests,
 // which on a single-node cluster is this machine's clock).
 //
-// What a real cluster does not show is left zero, never guessed: there are
-// no per-connection records (kube-proxy's DNAT is not observable), the
+// What a real cluster does not show is left zero, never guessed. The client
+// sees only the Service's ClusterIP (kube-proxy's DNAT is not observable), so
+// connections are known from the client's side only (Connections): a
+// connection is tied to the pod its answers named (the X-Lameduck-Pod
+// header, optional), and a connection that failed before any answer is tied
+// to none. The
 // balancer views are the EndpointSlice as the API server published it
 // (Changed = Applied = when the watch delivered it; kube-proxy's own lag is
 // measured separately, docs/fidelity.md), and the stop signal's time is not
@@ -208,6 +212,107 @@ func (r *Recorder) Requests(recs []podload.Record) []trace.Request {
 		out = append(out, tq)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Seq < out[j].Seq })
+	return out
+}
+
+// SetOutput records a pod's log tail as its replica's output (the pod must
+// have been seen).
+func (r *Recorder) SetOutput(pod, out string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if rp := r.replicas[pod]; rp != nil {
+		rp.Output = out
+	}
+}
+
+// Pods returns the names of the pods seen, in first-seen order.
+func (r *Recorder) Pods() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.order...)
+}
+
+// Connections derives the load's connections from its records, as the local
+// backend's balancer records them: one per connection the load dialled
+// (Record.Conn; the local address for loads that do not number them), tied
+// to the pod that any answer on it named (Record.Pod: a keep-alive
+// connection stays with the pod kube-proxy chose when it was opened, so a
+// failure on it after earlier answers happened on that pod). A connection
+// no answer named is left out: its requests stay unattributed. A reset or
+// EOF the client saw on it is recorded as the pod's side closing it (reset
+// or fin) at that time.
+//
+// It also records, for a pod that did not shut down cleanly (a non-zero
+// exit other than SIGKILL: a Go service without signal handling exits 2 on
+// SIGTERM as PID 1, 143 elsewhere), its exit at the first such cut seen on
+// its connections after its deletion when that is earlier than the watch
+// reported the exit (the kubelet reports it a second or more late): the
+// process was gone by then.
+func (r *Recorder) Connections(recs []podload.Record) []trace.Conn {
+	byKey := map[string]*trace.Conn{}
+	var keys []string
+	for _, q := range recs {
+		key := q.Local
+		if q.Conn != 0 {
+			key = fmt.Sprint(q.Conn)
+		}
+		if key == "" {
+			continue
+		}
+		start := r.since(q.Start)
+		end := start + q.Latency
+		c := byKey[key]
+		if c == nil {
+			c = &trace.Conn{ID: q.Conn, Client: q.Local, Outcome: trace.OutcomeForwarded, Accepted: start}
+			byKey[key] = c
+			keys = append(keys, key)
+		}
+		c.Accepted = min(c.Accepted, start)
+		c.Ended = max(c.Ended, end)
+		if c.Replica == "" && q.Pod != "" {
+			c.Replica = q.Pod
+		}
+		if c.BackendClose == "" && (q.Class == trace.TransportReset || q.Class == trace.TransportEOF) {
+			c.BackendClose, c.BackendClosed = trace.CloseFIN, end
+			if q.Class == trace.TransportReset {
+				c.BackendClose = trace.CloseReset
+			}
+		}
+	}
+	out := make([]trace.Conn, 0, len(keys))
+	for i, k := range keys {
+		c := byKey[k]
+		if c.Replica == "" {
+			continue
+		}
+		if c.ID == 0 {
+			c.ID = uint64(i + 1)
+		}
+		out = append(out, *c)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Accepted < out[j].Accepted })
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cut := map[string]trace.Conn{} // earliest cut after the deletion, by pod
+	for _, c := range out {
+		rp := r.replicas[c.Replica]
+		if rp == nil || c.BackendClosed == 0 || rp.Terminating == 0 || c.BackendClosed < rp.Terminating {
+			continue
+		}
+		if k, ok := cut[c.Replica]; !ok || c.BackendClosed < k.BackendClosed {
+			cut[c.Replica] = c
+		}
+	}
+	for name, c := range cut {
+		rp := r.replicas[name]
+		if rp.Exited == 0 || rp.ExitCode == 0 || rp.ExitSignal == "SIGKILL" || c.BackendClosed >= rp.Exited {
+			continue
+		}
+		r.events = append(r.events, trace.Event{At: c.BackendClosed, Replica: name, Kind: "kube-exit-seen-by-load",
+			Detail: fmt.Sprintf("connection %d cut (%s) %.1fs before the watch reported the exit: the exit is recorded here", c.ID, c.BackendClose, (rp.Exited - c.BackendClosed).Seconds())})
+		rp.Exited = c.BackendClosed
+	}
 	return out
 }
 

@@ -213,3 +213,89 @@ func TestWorkloadSettingsOfTheRecordedDeployment(t *testing.T) {
 		t.Errorf("no preStop hook: settings %+v", s2)
 	}
 }
+
+// TestConnectionsTiePodsAndRefineTheExit: on the recorded deletion of a
+// naive pod, the load's records name the pods that answered (the
+// X-Lameduck-Pod header) per connection; a failure on a keep-alive
+// connection that pod answered earlier is that pod's, at its exit (the
+// cut is earlier than the watch reported the exit, so the exit moves to
+// it), the acknowledged write it lost is lost at exit, and a refused new
+// connection, which no answer named, is the honest unknown.
+func TestConnectionsTiePodsAndRefineTheExit(t *testing.T) {
+	rec := NewRecorder(at(0))
+	rec.SignalAtDeletion, rec.StopSignal = true, "SIGTERM"
+	record(rec, replayPods(t, "testdata/pod-watch-naive-delete.json"))
+	for _, e := range replaySlices(t, "testdata/endpointslice-watch-naive-delete.json") {
+		rec.Add(e)
+	}
+	var scratch trace.Trace
+	rec.Fill(&scratch)
+	var old, other trace.Replica
+	for _, rp := range scratch.Replicas {
+		switch {
+		case strings.HasSuffix(rp.Name, "8xwz7"):
+			old = rp
+		case strings.HasSuffix(rp.Name, "b84m7"):
+			other = rp
+		}
+	}
+	if old.Terminating == 0 || old.Exited <= old.Terminating+200*time.Millisecond || other.Name == "" {
+		t.Fatalf("recorded lifecycles: old %+v, other %+v", old, other)
+	}
+	t0 := at(0)
+	cut := old.Terminating + 100*time.Millisecond // before the watch's exit
+	var recs []podload.Record
+	add := func(r podload.Record) {
+		r.Seq = uint64(len(recs) + 1)
+		r.ID = "kd-" + string(rune('a'+len(recs)))
+		recs = append(recs, r)
+	}
+	for i := range 5 {
+		s := old.Terminating - time.Duration(5-i)*100*time.Millisecond
+		add(podload.Record{Start: t0.Add(s), Latency: time.Millisecond, Code: 200, Conn: 1, Local: "10.244.0.9:40001", Reused: i > 0, Pod: old.Name})
+		add(podload.Record{Start: t0.Add(s), Latency: time.Millisecond, Code: 200, Conn: 2, Local: "10.244.0.9:40002", Reused: i > 0, Pod: other.Name})
+	}
+	lostID := recs[8].ID // the old pod's last acknowledged write
+	add(podload.Record{Start: t0.Add(cut - time.Millisecond), Latency: time.Millisecond, Err: "EOF", Class: "eof", Conn: 1, Local: "10.244.0.9:40001", Reused: true})
+	add(podload.Record{Start: t0.Add(cut + 50*time.Millisecond), Latency: time.Millisecond, Err: "dial tcp 10.96.0.20:80: connect: connection refused", Class: "refused", DialFail: true})
+
+	tr := &trace.Trace{Schema: trace.SchemaVersion, Epoch: t0, Name: "recorded", Backend: "kube", LoadStop: 4 * time.Second, End: 10 * time.Second,
+		Rollouts: []trace.Rollout{{Started: time.Second, Completed: 8 * time.Second}}}
+	tr.Requests = rec.Requests(recs)
+	tr.Conns = rec.Connections(recs)
+	if len(tr.Conns) != 2 || tr.Conns[0].Replica != old.Name || tr.Conns[1].Replica != other.Name ||
+		tr.Conns[0].BackendClose != trace.CloseFIN || tr.Conns[0].BackendClosed != cut || tr.Conns[1].BackendClose != "" {
+		t.Fatalf("connections %+v", tr.Conns)
+	}
+	committed := map[string]int64{}
+	for _, q := range tr.Requests {
+		if q.Acked() && q.ID != lostID {
+			committed[q.ID] = 1
+		}
+	}
+	tr.Ledger = &trace.Ledger{Source: "test", Committed: committed}
+	rec.Fill(tr)
+	for _, rp := range tr.Replicas {
+		if rp.Name == old.Name && rp.Exited != cut {
+			t.Errorf("old pod's exit %v, want the cut the load saw at %v", rp.Exited, cut)
+		}
+	}
+	res := analysis.Analyze(tr)
+	causes := map[string]string{}
+	for _, f := range res.Failures {
+		causes[f.ID] = f.Cause + " on " + f.Replica
+	}
+	want := map[string]string{
+		recs[10].ID: analysis.CauseKeepAliveRace + " on " + old.Name,
+		recs[11].ID: analysis.CausePodUnknown + " on ",
+	}
+	for id, w := range want {
+		if causes[id] != w {
+			t.Errorf("failure %s: %q, want %q (all: %v)", id, causes[id], w, causes)
+		}
+	}
+	if res.Ledger == nil || res.Ledger.Lost != 1 || len(res.Ledger.Examples) != 1 ||
+		res.Ledger.Examples[0].Cause != analysis.CauseLostAtExit || res.Ledger.Examples[0].Replica != old.Name {
+		t.Errorf("ledger %+v, want the write %s lost at exit on %s", res.Ledger, lostID, old.Name)
+	}
+}

@@ -22,12 +22,17 @@ import (
 	"net/http/httptrace"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
 
 // RequestIDHeader carries each request's unique id (as in the local drill).
 const RequestIDHeader = "X-Request-Id"
+
+// PodHeader is the answer header naming the pod that served it (optional:
+// the demo services send it; any service may).
+const PodHeader = "X-Lameduck-Pod"
 
 // Spec is the load to send.
 type Spec struct {
@@ -53,6 +58,14 @@ type Record struct {
 	Local    string        `json:"local,omitempty"`
 	Reused   bool          `json:"reused,omitempty"`
 	DialFail bool          `json:"dialFail,omitempty"`
+	// Conn numbers the connection the request went on (from 1, in dial
+	// order; 0 when it got none): the client sees only the ClusterIP, so
+	// the connection is what ties a failure to the pod an earlier answer
+	// on it named.
+	Conn uint64 `json:"conn,omitempty"`
+	// Pod is the answer's PodHeader ("" when there was no answer or the
+	// service does not send it).
+	Pod string `json:"pod,omitempty"`
 }
 
 // Summary is the last output line.
@@ -87,11 +100,19 @@ func Run(ctx context.Context, spec Spec, w io.Writer) (Summary, error) {
 		spec.Clients = 4
 	}
 	var clients []*http.Client
+	var conns atomic.Uint64
 	for range spec.Clients {
 		d := &net.Dialer{Timeout: spec.Timeout, KeepAlive: 30 * time.Second}
+		dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := d.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return &idConn{Conn: c, id: conns.Add(1)}, nil
+		}
 		clients = append(clients, &http.Client{
 			Timeout: spec.Timeout,
-			Transport: &http.Transport{DialContext: d.DialContext, MaxIdleConnsPerHost: 64,
+			Transport: &http.Transport{DialContext: dial, MaxIdleConnsPerHost: 64,
 				IdleConnTimeout: 90 * time.Second, DisableCompression: true},
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		})
@@ -161,12 +182,16 @@ func do(ctx context.Context, c *http.Client, spec Spec, seq uint64) Record {
 		defer mu.Unlock()
 		r.Local = info.Conn.LocalAddr().String()
 		r.Reused = info.Reused
+		if c, ok := info.Conn.(*idConn); ok {
+			r.Conn = c.id
+		}
 	}}
 	resp, err := c.Do(req.WithContext(httptrace.WithClientTrace(req.Context(), trace)))
 	if err == nil {
 		_, err = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 		resp.Body.Close()
 		r.Code = resp.StatusCode
+		r.Pod = resp.Header.Get(PodHeader)
 	}
 	mu.Lock()
 	defer mu.Unlock()
@@ -180,6 +205,12 @@ func do(ctx context.Context, c *http.Client, spec Spec, seq uint64) Record {
 		r.Class = "http-5xx"
 	}
 	return r
+}
+
+// idConn is a connection numbered in dial order.
+type idConn struct {
+	net.Conn
+	id uint64
 }
 
 // Classify names a transport error's class: refused, reset, timeout, eof or other.

@@ -26,6 +26,7 @@ func TestRunRecordsEveryRequestAndTheSummary(t *testing.T) {
 		if r.Header.Get(RequestIDHeader) != "" {
 			ids.Add(1)
 		}
+		w.Header().Set(PodHeader, "pod-a")
 		if n.Add(1) > 10 {
 			w.WriteHeader(http.StatusServiceUnavailable)
 		}
@@ -56,11 +57,19 @@ func TestRunRecordsEveryRequestAndTheSummary(t *testing.T) {
 		t.Fatalf("decoded %d records, summary %+v; want 20 and %+v", len(recs), got, sum)
 	}
 	seen := map[string]bool{}
+	conns := map[uint64]string{}
 	for _, r := range recs {
 		seen[r.ID] = true
 		if r.Code == 503 && r.Class != "http-5xx" {
 			t.Errorf("record %+v: a 503 is class http-5xx", r)
 		}
+		if r.Pod != "pod-a" || r.Conn == 0 || r.Local == "" {
+			t.Errorf("record %+v: want pod pod-a (the %s header), a connection number and the local address", r, PodHeader)
+		}
+		if r.Reused && conns[r.Conn] != "" && conns[r.Conn] != r.Local {
+			t.Errorf("connection %d reused with local address %s, first seen as %s", r.Conn, r.Local, conns[r.Conn])
+		}
+		conns[r.Conn] = r.Local
 	}
 	if len(seen) != 20 || !seen["t-1"] || !seen["t-20"] {
 		t.Errorf("request ids %v, want t-1..t-20", seen)
