@@ -32,7 +32,7 @@ client's retry applies nothing twice.
 
 Environment: PORT (default 8080), ADMIN_PORT (default PORT+1000),
 REDIS_ADDR (default 127.0.0.1:6379), LEDGER_KEY, and the LAMEDUCK_* variables.
-examples/counter is the same service as a program to read.
+The source is internal/demo: naive.go and graceful.go side by side.
 
 With --protocol grpc the service is gRPC on PORT instead: the unary method
 /grpc.testing.TestService/UnaryCall (grpc's interop TestService, so no

@@ -1,6 +1,6 @@
-// Package demo holds the drill's demo service (moved here from
-// examples/counter, which stays as a program to read; this copy commits a
-// per-request ledger and has the faults the drill's tests need).
+// Package demo holds the drill's demo service: it commits a per-request
+// ledger and has the faults the drill's tests need. naive.go and
+// graceful.go, side by side, are the program to read.
 //
 // It is the demo service of the drill: POST /incr answers
 // 200 OK at once and increments the Redis key "counter" a little later, in

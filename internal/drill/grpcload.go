@@ -17,7 +17,7 @@ import (
 )
 
 // DefaultGRPCMethod is the unary method the gRPC load calls by default: the
-// demo counter's (grpc's interop TestService, see examples/counter).
+// demo counter's (grpc's interop TestService, see internal/demo/grpc.go).
 const DefaultGRPCMethod = "/grpc.testing.TestService/UnaryCall"
 
 // grpcRetryConfig is the service config of the gRPC load with
