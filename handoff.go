@@ -76,15 +76,15 @@ func (a *App) ShutdownBudget() (b Budget, killAt time.Time, ok bool) {
 	if a.cfg.GracePeriod == 0 { // Run stopped on its configuration
 		return Budget{}, time.Time{}, false
 	}
-	b = a.shutdownBudget(a.req)
+	b = budgetFor(a.cfg, a.req)
 	return b, a.req.at.Add(b.Total + a.cfg.KillMargin), true
 }
 
-// shutdownBudget is the budget of the shutdown started by r.
-func (a *App) shutdownBudget(r request) Budget {
+// budgetFor is the budget, under cfg, of the shutdown started by r.
+func budgetFor(cfg Options, r request) Budget {
 	if r.src == byDrain {
 		// The grace period started with the preStop hook that called /drain.
-		return a.cfg.budget(a.cfg.GracePeriod - a.cfg.KillMargin)
+		return cfg.budget(cfg.GracePeriod - cfg.KillMargin)
 	}
-	return a.cfg.Budget()
+	return cfg.Budget()
 }

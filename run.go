@@ -356,11 +356,7 @@ func (a *App) enter(p Phase, attrs ...any) {
 // shutdown is the owner of the shutdown sequence; it returns the exit code.
 func (a *App) shutdown(startErr error) int {
 	r := a.req
-	b := a.cfg.Budget()
-	if r.src == byDrain {
-		// The grace period started with the preStop hook that called /drain.
-		b = a.cfg.budget(a.cfg.GracePeriod - a.cfg.KillMargin)
-	}
+	b := budgetFor(a.cfg, r)
 	deadline := r.at.Add(b.Total)
 
 	a.mu.Lock()
@@ -380,11 +376,7 @@ func (a *App) shutdown(startErr error) int {
 	if g, ok := a.apiGracePeriod(); ok {
 		cfg := a.cfg
 		cfg.GracePeriod = g
-		if r.src == byDrain {
-			b = cfg.budget(g - cfg.KillMargin)
-		} else {
-			b = cfg.Budget()
-		}
+		b = budgetFor(cfg, r)
 		if rest := b.Total - b.Flush - b.Close; b.DrainDelay > rest {
 			b.DrainDelay = max(rest/2, 0) // a shortened grace period: keep time to stop
 		}
