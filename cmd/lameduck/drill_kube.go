@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/lameduck-dev/lameduck/internal/drill"
 	"github.com/lameduck-dev/lameduck/internal/drill/analysis"
 	"github.com/lameduck-dev/lameduck/internal/drill/kube"
 	"github.com/lameduck-dev/lameduck/internal/drill/ledger"
@@ -52,8 +53,8 @@ var (
 	localOnlyFlags = []string{"replicas", "max-surge", "max-unavailable", "rollouts", "readiness", "readiness-period", "readiness-timeout",
 		"readiness-success", "readiness-failure", "readiness-delay", "min-ready", "grace", "prestop-sleep", "prestop", "stop-signal",
 		"profile", "propagation-lag", "nodes", "protocol", "grpc-retry", "env", "start-timeout", "demo-delay", "demo-variant",
-		"expect-counter", "body", "header", "workers", "clients", "seed",
-		"chaos", "chaos-scope", "chaos-window", "retry"} // chaos and retries: local backend and load only, so far
+		"expect-counter", "body", "header", "workers", "clients",
+		"retry"} // retries: local backend and load only, so far
 )
 
 const kubeHelp = `
@@ -83,9 +84,22 @@ workload, list/watch pods, ReplicaSets, EndpointSlices and events, create and
 delete the load pod, read its and the replicas' logs); the lameduck image (--load-image) pullable
 by the nodes; the workload at rest and behind a Service with a ClusterIP.
 
+Chaos: --chaos N|R/s (with --chaos-scope, --chaos-window, --seed) SIGKILLs
+the workload's pods at drawn moments from the rollout's trigger on, while
+the rollout runs: a real SIGKILL to every process of a ready pod's
+containers (node scope: of every pod of the workload on that pod's node),
+sent from an agent pod of the lameduck image on the victim's node
+(lameduck-chaos-*: hostPID, root with CAP_KILL only; the drill execs
+'lameduck chaos-kill' in it, so it also needs create on pods/exec). The API
+cannot SIGKILL a container (a deletion, even with --grace-period=0, sends
+the stop signal and runs preStop first). As after an OOM kill, the kubelet
+restarts the container in place; the trace names the restarted instance
+POD#N. The namespace must admit hostPID pods (Pod Security "privileged").
+
 Safety: it rolls exactly one workload, in a namespace named explicitly
 (--namespace is required; kube-system and every kube-* namespace are refused),
-creates one pod (lameduck-load-*, deleted at the end) and nothing else;
+creates one pod (lameduck-load-*, deleted at the end) and, with --chaos, one
+agent pod per node that held a victim (deleted at the end), and nothing else;
 --dry-run prints the patch as a kubectl command and changes nothing. A
 rollout restarts every pod of the workload: drill a staging cluster.
 `
@@ -138,6 +152,10 @@ func runKubeDrill(ctx context.Context, cmd *cobra.Command, f *drillFlags, args [
 	if f.kube.loadImage == "" && !f.kube.dryRun {
 		return usageError("drill --kube: --load-image is required: an image holding /lameduck that the nodes can pull (scripts/kube builds lameduck.local/lameduck:1)")
 	}
+	chaosSpec, err := kubeChaos(cmd, f)
+	if err != nil {
+		return err
+	}
 	var lspec ledger.Spec
 	if f.ledger != "" {
 		if lspec, err = ledger.Parse(f.ledger); err != nil {
@@ -154,14 +172,15 @@ func runKubeDrill(ctx context.Context, cmd *cobra.Command, f *drillFlags, args [
 		patch = kube.RestartPatch(time.Now())
 		if f.kube.dryRun { // the restart patch needs nothing from the cluster
 			fmt.Fprintln(out, patch.DryRun(t))
+			printChaosPlan(out, chaosSpec)
 			return nil
 		}
 	}
-	cs, err := kube.Connect(f.kube.kubeconfig)
+	restCfg, cs, err := kube.ConnectConfig(f.kube.kubeconfig)
 	if err != nil {
 		return usageError("drill --kube: %v", err)
 	}
-	cl := &kube.Cluster{CS: cs, Target: t}
+	cl := &kube.Cluster{CS: cs, Target: t, Config: restCfg}
 	if f.kube.image != "" {
 		tpl, _, err := cl.PodTemplate(ctx)
 		if err != nil {
@@ -177,6 +196,7 @@ func runKubeDrill(ctx context.Context, cmd *cobra.Command, f *drillFlags, args [
 	}
 	if f.kube.dryRun {
 		fmt.Fprintln(out, patch.DryRun(t))
+		printChaosPlan(out, chaosSpec)
 		return nil
 	}
 
@@ -222,10 +242,14 @@ func runKubeDrill(ctx context.Context, cmd *cobra.Command, f *drillFlags, args [
 		Name: name, Patch: patch, Service: service, Port: f.kube.port, Method: strings.ToUpper(f.method), Path: f.path,
 		Rate: f.rate, Duration: d(f.duration), Warmup: d(f.warmup), Tail: d(f.tail), Timeout: d(f.timeout),
 		RolloutTimeout: d(f.kube.rolloutTimeout), Settle: d(f.settle), LoadImage: f.kube.loadImage, PullNever: f.kube.pullNever,
-		Ledger: reader, Progress: cmd.ErrOrStderr(),
+		Ledger: reader, Progress: cmd.ErrOrStderr(), Chaos: chaosSpec,
 		Settings: trace.Settings{Profile: "real cluster (kube-proxy lag not observed here; docs/fidelity.md)", Nodes: 1, Rate: f.rate, Method: strings.ToUpper(f.method), Path: f.path,
 			Timeout: d(f.timeout), Protocol: "http", Rollouts: 1,
 			Notes: []string{fmt.Sprintf("--kube: %s, load from pod lameduck-load-* to Service %s; replicas, surge, probes and grace are the workload's own", t, service)}},
+	}
+	if chaosSpec != nil {
+		spec.Settings.Seed = f.seed
+		spec.Settings.Notes = append(spec.Settings.Notes, fmt.Sprintf("--chaos %s (seed %d): real SIGKILLs from agent pods (hostPID) on the victims' nodes; a killed pod is not deleted, the kubelet restarts its container in place, traced as POD#N", chaosSpec.Spec, f.seed))
 	}
 	tr, err := cl.Drill(ctx, spec)
 	if err != nil {
@@ -257,4 +281,47 @@ func runKubeDrill(ctx context.Context, cmd *cobra.Command, f *drillFlags, args [
 		return &exitError{code: code}
 	}
 	return nil
+}
+
+// kubeChaos checks --chaos for a drill on a cluster and draws its moments
+// (nil without --chaos).
+func kubeChaos(cmd *cobra.Command, f *drillFlags) (*kube.ChaosSpec, error) {
+	if f.chaos == "" {
+		for _, n := range []string{"chaos-scope", "chaos-window", "seed"} {
+			if cmd.Flags().Changed(n) {
+				return nil, usageError("drill --kube: --%s is for --chaos", n)
+			}
+		}
+		return nil, nil
+	}
+	window := d(f.chaosWindow)
+	spec, err := drill.ParseChaos(f.chaos, f.chaosScope, window)
+	if err != nil {
+		return nil, usageError("drill --kube: --chaos: %v", err)
+	}
+	if window <= 0 {
+		return nil, usageError("drill --kube: --chaos-window %v: want a duration > 0", window)
+	}
+	if left := d(f.duration) - d(f.warmup); window >= left {
+		return nil, usageError("drill --kube: --chaos-window %v: the kills start at the trigger, after --warmup %v, and must end before the load does (--duration %v)", window, d(f.warmup), d(f.duration))
+	}
+	rng := drill.ChaosRand(f.seed)
+	return &kube.ChaosSpec{Spec: spec.String(), Scope: spec.Scope, Window: window, Moments: spec.Moments(rng), Rand: rng}, nil
+}
+
+// printChaosPlan prints what --chaos would do (for --dry-run).
+func printChaosPlan(w io.Writer, c *kube.ChaosSpec) {
+	if c == nil {
+		return
+	}
+	at := make([]string, len(c.Moments))
+	for i, m := range c.Moments {
+		at[i] = fmt.Sprintf("+%.1fs", m.Seconds())
+	}
+	what := "one ready pod's containers"
+	if c.Scope == trace.ChaosNode {
+		what = "every running pod of the workload on one ready pod's node"
+	}
+	fmt.Fprintf(w, "# --chaos %s: SIGKILL to %s at %s after the trigger (%d kills; victims are drawn at each moment)\n",
+		c.Spec, what, strings.Join(at, " "), len(c.Moments))
 }

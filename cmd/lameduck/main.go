@@ -45,7 +45,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newDrillCmd(), newLintCmd(), newPrestopCmd(), newDemoCmd(), newRestartDrillCmd(), newReportCmd(), newLoadCmd())
+	root.AddCommand(newDrillCmd(), newLintCmd(), newPrestopCmd(), newDemoCmd(), newRestartDrillCmd(), newReportCmd(), newLoadCmd(), newChaosAgentCmd(), newChaosKillCmd())
 	return root
 }
 

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/lameduck-dev/lameduck/internal/drill/trace"
@@ -22,22 +23,33 @@ import (
 // Connect builds a clientset from a kubeconfig file (empty: $KUBECONFIG or
 // ~/.kube/config, as kubectl does).
 func Connect(kubeconfig string) (kubernetes.Interface, error) {
+	_, cs, err := ConnectConfig(kubeconfig)
+	return cs, err
+}
+
+// ConnectConfig is Connect that also returns the REST config (Cluster.Config,
+// for exec).
+func ConnectConfig(kubeconfig string) (*rest.Config, kubernetes.Interface, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	if kubeconfig != "" {
 		rules.ExplicitPath = kubeconfig
 	}
 	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
 	if err != nil {
-		return nil, fmt.Errorf("kubeconfig: %w", err)
+		return nil, nil, fmt.Errorf("kubeconfig: %w", err)
 	}
 	cfg.QPS, cfg.Burst = 50, 100
-	return kubernetes.NewForConfig(cfg)
+	cs, err := kubernetes.NewForConfig(cfg)
+	return cfg, cs, err
 }
 
 // Cluster is the drill's view of one workload on a real cluster.
 type Cluster struct {
 	CS     kubernetes.Interface
 	Target Target
+	// Config is the REST config CS was built from; exec (the chaos
+	// agent) needs it. Nil: no exec.
+	Config *rest.Config
 }
 
 // PodTemplate returns the workload's pod template and its pod selector.

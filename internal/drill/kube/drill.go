@@ -42,6 +42,9 @@ type DrillSpec struct {
 	// Progress receives one line per phase (nil: silent).
 	Progress io.Writer
 	Settings trace.Settings
+	// Chaos, when not nil, SIGKILLs the workload's pods during the
+	// rollout (ChaosSpec; the agent pods use LoadImage).
+	Chaos *ChaosSpec
 }
 
 // Drill runs one drill on the cluster: it starts the watches, starts the
@@ -84,6 +87,16 @@ func (c *Cluster) Drill(ctx context.Context, s DrillSpec) (*trace.Trace, error) 
 	epoch := time.Now()
 	runID := fmt.Sprintf("kd%x", epoch.UnixNano()%(1<<40))
 	rec := NewRecorder(epoch)
+	var ch *chaos
+	if s.Chaos != nil && len(s.Chaos.Moments) > 0 {
+		ch = &chaos{c: c, sel: sel, spec: *s.Chaos, rec: rec, runID: runID, image: s.LoadImage, pull: s.PullNever,
+			deadline: s.Duration + s.RolloutTimeout + 2*time.Minute, say: say, agents: map[string]string{}, killed: map[string]bool{}}
+		defer ch.cleanup(ctx)
+		say("chaos: %s from the trigger on; starting the agent pod(s)", s.Chaos.Spec)
+		if err := ch.prepare(ctx); err != nil {
+			return nil, fmt.Errorf("chaos: %w", err)
+		}
+	}
 	rec.SignalAtDeletion, rec.StopSignal = signalAtDeletion, s.Settings.StopSignal
 	wctx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
@@ -140,11 +153,33 @@ func (c *Cluster) Drill(ctx context.Context, s DrillSpec) (*trace.Trace, error) 
 	if err := c.Trigger(ctx, s.Patch); err != nil {
 		return nil, fmt.Errorf("trigger the rollout: %w", err)
 	}
+	chaosDone := make(chan error, 1)
+	if ch != nil {
+		go func() { chaosDone <- ch.run(ctx, trig, s.RolloutTimeout) }()
+	}
 	rctx, cancel := context.WithTimeout(ctx, s.RolloutTimeout)
 	p, err := c.WaitDone(rctx, sel, 250*time.Millisecond, 0)
 	cancel()
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
+	}
+	if ch != nil {
+		// The rollout may be done before the last kill: the workload is
+		// at rest only when the chaos is over and the rollout is done.
+		if cerr := <-chaosDone; cerr != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, cerr
+		}
+		if err == nil {
+			rctx, cancel := context.WithTimeout(ctx, s.RolloutTimeout)
+			p, err = c.WaitDone(rctx, sel, 250*time.Millisecond, 0)
+			cancel()
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+		}
 	}
 	if err != nil {
 		tr.RolloutError = err.Error()
@@ -206,6 +241,16 @@ func (c *Cluster) Drill(ctx context.Context, s DrillSpec) (*trace.Trace, error) 
 	// connections can refine it.
 	tr.Conns = rec.Connections(recs)
 	rec.Fill(tr)
+	if ch != nil {
+		tr.Chaos = ch.record()
+		for i, k := range tr.Chaos.Kills {
+			for _, name := range k.Replicas {
+				if n := rec.Next(name); n != "" {
+					tr.Chaos.Kills[i].Replacements = append(tr.Chaos.Kills[i].Replacements, n)
+				}
+			}
+		}
+	}
 	tr.End = time.Since(epoch)
 	return tr, nil
 }

@@ -26,6 +26,8 @@ type Event struct {
 	// ExitCode and Signal describe a container's termination (137 SIGKILL, 143 SIGTERM).
 	ExitCode int32  `json:"exitCode,omitempty"`
 	Signal   string `json:"signal,omitempty"`
+	// Restarts is the container's restart count, for EventContainerRestarted.
+	Restarts int32 `json:"restarts,omitempty"`
 	// Grace is the deletion grace period in seconds, for EventPodDeleting.
 	Grace *int64 `json:"grace,omitempty"`
 	// Detail is the reason or message, for people.
@@ -45,6 +47,7 @@ const (
 	EventPodUnready          = "pod-unready"          // Ready condition became False
 	EventPodDeleting         = "pod-deleting"         // deletionTimestamp set (Grace)
 	EventContainerExited     = "container-exited"     // terminated state appeared (ExitCode, Signal)
+	EventContainerRestarted  = "container-restarted"  // restart count went up: the kubelet started it again in place (Restarts)
 	EventPodGone             = "pod-gone"             // deleted from the API
 	EventKilling             = "killing"              // event Killing: kubelet stops a container
 	EventFailedPreStopHook   = "failed-prestop-hook"  // event FailedPreStopHook
@@ -182,8 +185,7 @@ func terminated(p *corev1.Pod) map[string]*corev1.ContainerStateTerminated {
 // when deleted from the API) and returns what changed: created, ready or
 // unready, deletion requested (with its grace period), a container's exit
 // (code, signal and reason), gone.
-func PodEvents(at time.Time, old, cur *corev1.Pod) []Event {
-	var out []Event
+func PodEvents(at time.Time, old, cur *corev1.Pod) (out []Event) {
 	if cur == nil {
 		if old == nil {
 			return nil
@@ -218,6 +220,35 @@ func PodEvents(at time.Time, old, cur *corev1.Pod) []Event {
 	before := terminated(old)
 	names := make([]string, 0)
 	after := terminated(cur)
+	// A container that restarted between two versions shows its exit
+	// only as lastState: report that exit too, unless it was seen.
+	var restarts []Event
+	oldCount := map[string]int32{}
+	if old != nil {
+		for _, cs := range old.Status.ContainerStatuses {
+			oldCount[cs.Name] = cs.RestartCount
+		}
+	}
+	for _, cs := range cur.Status.ContainerStatuses {
+		n, ok := oldCount[cs.Name]
+		if !ok || cs.RestartCount <= n {
+			continue
+		}
+		if t := cs.LastTerminationState.Terminated; t != nil {
+			if _, seen := after[cs.Name]; !seen {
+				if b, ok := before[cs.Name]; !ok || b.ContainerID != t.ContainerID {
+					after[cs.Name] = t
+				}
+			}
+		}
+		e := ev
+		e.Kind, e.Container, e.Restarts = EventContainerRestarted, cs.Name, cs.RestartCount
+		if t := cs.LastTerminationState.Terminated; t != nil {
+			e.Detail = fmt.Sprintf("after exit code %d (%s)", t.ExitCode, t.Reason)
+		}
+		restarts = append(restarts, e)
+	}
+	defer func() { out = append(out, restarts...) }()
 	for n := range after {
 		names = append(names, n)
 	}

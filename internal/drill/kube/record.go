@@ -51,12 +51,20 @@ type Recorder struct {
 	steps    []trace.Step
 	ep       map[string]trace.View // last endpoint state by pod (or address)
 	revision int                   // revision given to pods first seen from now on
+	// A pod whose container restarted in place (after a SIGKILL by
+	// --chaos, or any crash) is one replica per container instance:
+	// POD, then POD#N for its N-th restart. cur is each pod's current
+	// instance, incs its instances in order.
+	cur  map[string]string
+	incs map[string][]string
+	pods []string // pod names in first-seen order
 }
 
 // NewRecorder returns a recorder whose time zero is epoch. Pods first seen
 // before NewRevision is called are revision 0 (the old template).
 func NewRecorder(epoch time.Time) *Recorder {
-	return &Recorder{Epoch: epoch, replicas: map[string]*trace.Replica{}, ep: map[string]trace.View{}}
+	return &Recorder{Epoch: epoch, replicas: map[string]*trace.Replica{}, ep: map[string]trace.View{},
+		cur: map[string]string{}, incs: map[string][]string{}}
 }
 
 // NewRevision marks the trigger of a rollout: pods first seen from now on
@@ -82,10 +90,18 @@ func (r *Recorder) since(t time.Time) time.Duration {
 	return t.Sub(r.Epoch)
 }
 
-// replica returns the pod's lifecycle, creating it (first seen now) when new.
-func (r *Recorder) replica(name string, at time.Duration) *trace.Replica {
+// replica returns the lifecycle of the pod's current container instance,
+// creating it (first seen now) when the pod is new.
+func (r *Recorder) replica(pod string, at time.Duration) *trace.Replica {
+	name := pod
+	if c, ok := r.cur[pod]; ok {
+		name = c
+	}
 	rp := r.replicas[name]
 	if rp == nil {
+		r.cur[pod] = name
+		r.incs[pod] = []string{name}
+		r.pods = append(r.pods, pod)
 		rp = &trace.Replica{Name: name, Revision: r.revision, Started: at, ProbeKind: "kubelet"}
 		r.replicas[name] = rp
 		r.order = append(r.order, name)
@@ -95,6 +111,76 @@ func (r *Recorder) replica(name string, at time.Duration) *trace.Replica {
 		}
 	}
 	return rp
+}
+
+// restarted records that the pod's container started again in place (its
+// restarts-th restart): a new replica POD#restarts of the same revision,
+// which is the pod's current instance from now on. The previous instance
+// is ended at that time if its exit was not seen.
+func (r *Recorder) restarted(pod string, restarts int32, at time.Duration, detail string) {
+	old := r.replica(pod, at)
+	name := fmt.Sprintf("%s#%d", pod, restarts)
+	if r.replicas[name] != nil {
+		return
+	}
+	if old.Exited == 0 {
+		old.Exited = at
+		old.Unexpected = old.Terminating == 0
+	}
+	rp := &trace.Replica{Name: name, Revision: old.Revision, Started: at, ProbeKind: "kubelet"}
+	r.replicas[name] = rp
+	r.order = append(r.order, name)
+	r.cur[pod] = name
+	r.incs[pod] = append(r.incs[pod], name)
+	r.events = append(r.events, trace.Event{At: at, Replica: name, Kind: trace.EventStarted,
+		Detail: strings.TrimSpace(fmt.Sprintf("container restarted in place (restart %d, pod %s) %s", restarts, pod, detail))})
+}
+
+// Kill records a SIGKILL sent by --chaos at time at to the pod's current
+// container instance and returns that instance's replica name. The exit is
+// recorded at the kill (the kubelet reports it a second or more later).
+func (r *Recorder) Kill(pod string, at time.Time) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t := r.since(at)
+	rp := r.replica(pod, t)
+	if rp.Exited == 0 || rp.Exited > t {
+		rp.Exited = t
+		rp.ExitCode, rp.ExitSignal = -1, "SIGKILL"
+		rp.Unexpected = rp.Terminating == 0
+	}
+	return rp.Name
+}
+
+// Next returns the replica that followed name in its pod (its restarted
+// container instance), or "".
+func (r *Recorder) Next(name string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	pod, _, _ := strings.Cut(name, "#")
+	inc := r.incs[pod]
+	for i, n := range inc {
+		if n == name && i+1 < len(inc) {
+			return inc[i+1]
+		}
+	}
+	return ""
+}
+
+// instanceAt returns the pod's container instance that was running at t:
+// the last one started at or before t.
+func (r *Recorder) instanceAt(pod string, t time.Duration) string {
+	inc := r.incs[pod]
+	if len(inc) == 0 {
+		return pod
+	}
+	name := inc[0]
+	for _, n := range inc[1:] {
+		if rp := r.replicas[n]; rp != nil && rp.Started <= t {
+			name = n
+		}
+	}
+	return name
 }
 
 // step records a controller action as the drill observed it.
@@ -108,7 +194,13 @@ func (r *Recorder) Add(e Event) {
 	defer r.mu.Unlock()
 	at := r.since(e.At)
 	ev := trace.Event{At: at, Replica: e.Pod, Detail: e.Detail}
+	if c, ok := r.cur[e.Pod]; ok {
+		ev.Replica = c
+	}
 	switch e.Kind {
+	case EventContainerRestarted:
+		r.restarted(e.Pod, e.Restarts, at, e.Detail)
+		return
 	case EventPodCreated:
 		r.replica(e.Pod, at)
 		return
@@ -138,8 +230,14 @@ func (r *Recorder) Add(e Event) {
 		}
 	case EventContainerExited:
 		rp := r.replica(e.Pod, at)
+		ev.Kind = trace.EventExited
+		ev.Detail = strings.Join(strings.Fields(fmt.Sprintf("container %s: exit code %d %s %s", e.Container, e.ExitCode, e.Signal, e.Detail)), " ")
 		if rp.Exited != 0 {
-			return // one exit per pod: the first container's
+			// One exit per instance: the first container's, or the
+			// kill's (--chaos) that the kubelet confirms here.
+			ev.Detail += " (exit already recorded)"
+			r.events = append(r.events, ev)
+			return
 		}
 		rp.Exited = at
 		rp.ExitCode = int(e.ExitCode)
@@ -153,9 +251,6 @@ func (r *Recorder) Add(e Event) {
 			r.events = append(r.events, trace.Event{At: at, Replica: e.Pod, Kind: trace.EventSIGKILL, Detail: "exit code 137"})
 		}
 		rp.Unexpected = rp.Terminating == 0
-		ev.Kind = trace.EventExited
-		ev.Detail = fmt.Sprintf("container %s: exit code %d %s %s", e.Container, e.ExitCode, e.Signal, e.Detail)
-		ev.Detail = strings.Join(strings.Fields(ev.Detail), " ")
 	case EventEndpointAdded, EventEndpointReady, EventEndpointNotReady, EventEndpointTerminating, EventEndpointRemoved:
 		r.endpoint(e, at)
 		ev.Kind = "kube-" + e.Kind
@@ -174,8 +269,15 @@ func (r *Recorder) endpoint(e Event, at time.Duration) {
 	if key == "" {
 		key = e.IP
 	}
+	name := key
+	if c, ok := r.cur[key]; ok {
+		name = c
+	}
 	v := r.ep[key]
-	v.Replica, v.Addr = key, e.IP
+	if v.Replica != "" && v.Replica != name {
+		v = trace.View{} // a restarted instance: its own view from now on
+	}
+	v.Replica, v.Addr = name, e.IP
 	var ready, serving, terminating bool
 	if _, err := fmt.Sscanf(e.Detail, "ready=%t serving=%t terminating=%t", &ready, &serving, &terminating); err == nil {
 		v.Ready, v.Serving, v.Terminating = ready, serving, terminating
@@ -215,21 +317,34 @@ func (r *Recorder) Requests(recs []podload.Record) []trace.Request {
 	return out
 }
 
-// SetOutput records a pod's log tail as its replica's output (the pod must
-// have been seen).
-func (r *Recorder) SetOutput(pod, out string) {
+// SetOutput records a log tail as a replica's output (a pod name means its
+// current container instance; it must have been seen).
+func (r *Recorder) SetOutput(name, out string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if rp := r.replicas[pod]; rp != nil {
+	if c, ok := r.cur[name]; ok {
+		name = c
+	}
+	if rp := r.replicas[name]; rp != nil {
 		rp.Output = out
 	}
+}
+
+// Current returns the replica name of the pod's current container instance.
+func (r *Recorder) Current(pod string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if c, ok := r.cur[pod]; ok {
+		return c
+	}
+	return pod
 }
 
 // Pods returns the names of the pods seen, in first-seen order.
 func (r *Recorder) Pods() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]string(nil), r.order...)
+	return append([]string(nil), r.pods...)
 }
 
 // Connections derives the load's connections from its records, as the local
@@ -250,6 +365,7 @@ func (r *Recorder) Pods() []string {
 // process was gone by then.
 func (r *Recorder) Connections(recs []podload.Record) []trace.Conn {
 	byKey := map[string]*trace.Conn{}
+	firstAnswer := map[string]time.Duration{}
 	var keys []string
 	for _, q := range recs {
 		key := q.Local
@@ -271,6 +387,7 @@ func (r *Recorder) Connections(recs []podload.Record) []trace.Conn {
 		c.Ended = max(c.Ended, end)
 		if c.Replica == "" && q.Pod != "" {
 			c.Replica = q.Pod
+			firstAnswer[key] = end
 		}
 		if c.BackendClose == "" && (q.Class == trace.TransportReset || q.Class == trace.TransportEOF) {
 			c.BackendClose, c.BackendClosed = trace.CloseFIN, end
@@ -279,6 +396,15 @@ func (r *Recorder) Connections(recs []podload.Record) []trace.Conn {
 			}
 		}
 	}
+	r.mu.Lock()
+	for _, k := range keys {
+		// The pod's container instance that gave the first answer (a
+		// keep-alive connection does not outlive its process).
+		if c := byKey[k]; c.Replica != "" {
+			c.Replica = r.instanceAt(c.Replica, firstAnswer[k])
+		}
+	}
+	r.mu.Unlock()
 	out := make([]trace.Conn, 0, len(keys))
 	for i, k := range keys {
 		c := byKey[k]
