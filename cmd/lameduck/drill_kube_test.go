@@ -44,3 +44,47 @@ func TestDrillKubeUsage(t *testing.T) {
 		t.Errorf("--kube --help: exit %d, does not explain prerequisites, RBAC and safety:\n%s", code, stdout)
 	}
 }
+
+// TestDrillKubeChaosUsage: --chaos with --kube is checked before anything
+// contacts a cluster, and --dry-run prints the seeded kill moments, the
+// same for the same seed.
+func TestDrillKubeChaosUsage(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	t.Setenv("KUBECONFIG", "/nonexistent/kubeconfig")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--chaos-scope", "node"}, "--chaos-scope is for --chaos"},
+		{[]string{"--seed", "3"}, "--seed is for --chaos"},
+		{[]string{"--chaos", "0"}, "want a count of kills"},
+		{[]string{"--chaos", "2/m"}, "want a count of kills"},
+		{[]string{"--chaos", "2", "--chaos-scope", "rack"}, "chaos scope \"rack\""},
+		{[]string{"--chaos", "2", "--chaos-window", "0"}, "--chaos-window 0s"},
+		{[]string{"--chaos", "2", "--chaos-window", "43s"}, "must end before the load does"},
+	} {
+		args := append([]string{"drill", "--kube", "-n", "prod", "deployment/web", "--load-image", "x"}, c.args...)
+		code, _, stderr := runCLI(t, "", args...)
+		if code != 2 || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", c.args, code, stderr, c.want)
+		}
+	}
+	plan := func(seed string) string {
+		code, stdout, stderr := runCLI(t, "", "drill", "--kube", "-n", "prod", "deployment/web", "--dry-run",
+			"--chaos", "3", "--chaos-scope", "node", "--chaos-window", "8s", "--seed", seed)
+		if code != 0 {
+			t.Fatalf("--dry-run --chaos: exit %d, %s", code, stderr)
+		}
+		lines := strings.Split(strings.TrimSpace(stdout), "\n")
+		if len(lines) != 2 || !strings.HasPrefix(lines[1], "# --chaos 3 node kills over 8s: SIGKILL to every running pod of the workload on one ready pod's node at +") {
+			t.Fatalf("--dry-run --chaos printed %q", stdout)
+		}
+		return lines[1]
+	}
+	if a, b, c := plan("3"), plan("3"), plan("4"); a != b || a == c {
+		t.Errorf("plans: seed 3 %q, again %q, seed 4 %q: want the same moments for the same seed only", a, b, c)
+	}
+	if code, stdout, _ := runCLI(t, "", "drill", "--kube", "--help"); code != 0 || !strings.Contains(stdout, "pods/exec") || !strings.Contains(stdout, "hostPID") {
+		t.Errorf("--kube --help does not explain --chaos' agent pod and its RBAC:\n%s", stdout)
+	}
+}

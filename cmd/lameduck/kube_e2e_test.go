@@ -76,7 +76,7 @@ func TestKubeDrillEndToEnd(t *testing.T) {
 	if code, out, errs := run(60*time.Second, kubectl, "apply", "-f", "../../scripts/kube/manifests/demo.yaml"); code != 0 {
 		t.Fatalf("kubectl apply: exit %d %s%s", code, out, errs)
 	}
-	for _, d := range []string{"redis", "counter-naive", "counter-lameduck"} {
+	for _, d := range []string{"redis", "counter-naive", "counter-lameduck", "counter-crashsafe"} {
 		if code, out, errs := run(200*time.Second, kubectl, "-n", "lameduck-e2e", "rollout", "status", "deploy/"+d, "--timeout=180s"); code != 0 {
 			t.Fatalf("deploy/%s not ready: exit %d %s%s", d, code, out, errs)
 		}
@@ -98,10 +98,21 @@ func TestKubeDrillEndToEnd(t *testing.T) {
 				ByClass map[string]int `json:"by_class"`
 			} `json:"load"`
 			Ledger *struct {
-				Acked     int `json:"acked"`
-				Committed int `json:"committed"`
-				Lost      int `json:"lost"`
+				Acked      int `json:"acked"`
+				Committed  int `json:"committed"`
+				Lost       int `json:"lost"`
+				Duplicated int `json:"duplicated"`
 			} `json:"ledger"`
+			Chaos *struct {
+				Kills []struct {
+					Replicas     []string `json:"replicas"`
+					Replacements []string `json:"replacements"`
+					Failed       int64    `json:"failed"`
+					Retried      int64    `json:"retried"`
+					Lost         int64    `json:"lost"`
+					Duplicated   int64    `json:"duplicated"`
+				} `json:"kills"`
+			} `json:"chaos"`
 			Replicas []e2eReplica `json:"replicas"`
 			Causes   []struct {
 				Key   string `json:"key"`
@@ -110,13 +121,14 @@ func TestKubeDrillEndToEnd(t *testing.T) {
 		} `json:"runs"`
 		ExitCode int `json:"exit_code"`
 	}
-	drill := func(workload string) (int, doc, string) {
+	drill := func(workload string, extra ...string) (int, doc, string) {
 		js := filepath.Join(t.TempDir(), "drill.json")
 		start := time.Now()
-		code, out, errs := run(5*time.Minute, bin, "drill", "--kube", "--kubeconfig", kubeconfig, "-n", "lameduck-e2e", workload,
+		args := append([]string{"drill", "--kube", "--kubeconfig", kubeconfig, "-n", "lameduck-e2e", workload,
 			"--load-image", "lameduck.local/lameduck:1", "--load-pull-never", "--duration", "25s",
-			"--ledger", "redis:drill:ledger", "--redis", "10.96.100.10:6379", "--json", js)
-		t.Logf("%s: exit %d after %s", workload, code, time.Since(start).Round(100*time.Millisecond))
+			"--ledger", "redis:drill:ledger", "--redis", "10.96.100.10:6379", "--json", js}, extra...)
+		code, out, errs := run(5*time.Minute, bin, args...)
+		t.Logf("%s %v: exit %d after %s", workload, extra, code, time.Since(start).Round(100*time.Millisecond))
 		var d doc
 		b, err := os.ReadFile(js)
 		if err != nil {
@@ -173,6 +185,60 @@ func TestKubeDrillEndToEnd(t *testing.T) {
 		t.Errorf("lameduck: exit %d, %d of %d failed, ledger %+v; want exit 0, nothing failed or lost\n%s", code, r.Load.Failed, r.Load.Sent, *r.Ledger, out)
 	}
 	checkServedAndLogs(t, "lameduck", r.Replicas)
+
+	// --chaos on the cluster: one node kill at a seeded moment of the
+	// rollout: every pod of the workload on the (single) node gets a real
+	// SIGKILL from the agent pod at once, so the kill surely hits the pods
+	// that carry the load. The naive demo loses the writes it acknowledged
+	// and had not committed, and the report ties them to the kill.
+	chaosArgs := []string{"--rate", "50", "--chaos", "1", "--chaos-scope", "node", "--chaos-window", "8s", "--seed", "3"}
+	code, d, out = drill("deployment/counter-naive", chaosArgs...)
+	r = d.Runs[0]
+	causes = map[string]int64{}
+	for _, c := range r.Causes {
+		causes[c.Key] = c.Count
+	}
+	t.Logf("naive --chaos: %s; failed %d %v, lost %d; causes %v", r.Verdict.Summary, r.Load.Failed, r.Load.ByClass, r.Ledger.Lost, causes)
+	if code != 1 || r.Chaos == nil || len(r.Chaos.Kills) != 1 || len(r.Chaos.Kills[0].Replicas) < 3 {
+		t.Fatalf("naive --chaos: exit %d, chaos %+v; want exit 1 and one kill of every pod (3 or more)\n%s", code, r.Chaos, out)
+	}
+	k := r.Chaos.Kills[0]
+	if k.Lost == 0 || causes["acknowledged-write-lost-at-sigkill"] != k.Lost || causes["sigkilled-by-chaos"] != int64(len(k.Replicas)) || causes["other"] > 0 {
+		t.Errorf("naive --chaos: kill %+v, causes %v: want the writes lost at the SIGKILL tied to the kill\n%s", k, causes, out)
+	}
+	// A killed pod of the new revision is restarted in place by the
+	// kubelet (the seeded moment falls while new pods run): POD#1.
+	var restarted bool
+	for _, rp := range r.Replicas {
+		restarted = restarted || strings.HasSuffix(rp.Name, "#1")
+	}
+	if !restarted || len(k.Replacements) == 0 {
+		t.Errorf("naive --chaos: no pod restarted in place (replicas %v, replacements %v)", r.Replicas, k.Replacements)
+	}
+
+	// The crash-safe demo (the write before the 200, deduplicated by the
+	// Idempotency-Key) with the load's retries loses nothing and applies
+	// nothing twice under the same kill, although the kill cut requests
+	// in flight (retried: the proof that the kill hit the traffic).
+	code, d, out = drill("deployment/counter-crashsafe", append(chaosArgs, "--retry")...)
+	r = d.Runs[0]
+	t.Logf("crashsafe --chaos --retry: %s; failed %d, ledger %+v, chaos %+v", r.Verdict.Summary, r.Load.Failed, *r.Ledger, r.Chaos)
+	if code != 0 || !r.Verdict.Pass || r.Load.Failed != 0 || r.Ledger.Lost != 0 || r.Ledger.Duplicated != 0 || r.Ledger.Committed != r.Ledger.Acked ||
+		r.Chaos == nil || len(r.Chaos.Kills) != 1 || r.Chaos.Kills[0].Retried == 0 {
+		t.Errorf("crashsafe --chaos --retry: exit %d; want exit 0, nothing failed, lost or duplicated, and retried attempts cut by the kill\n%s", code, out)
+	}
+	// The agent pods are deleted at the end.
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		_, pods, _ := run(30*time.Second, kubectl, "-n", "lameduck-e2e", "get", "pods", "-l", "lameduck.dev/drill-chaos", "-o", "name")
+		if strings.TrimSpace(pods) == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("chaos agent pods left after the drills: %s", pods)
+			break
+		}
+		time.Sleep(time.Second)
+	}
 }
 
 // e2eReplica is a replica of the --json document.

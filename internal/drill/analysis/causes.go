@@ -160,7 +160,10 @@ var Causes = []CauseDef{
 	{Key: CauseTimeout, Fails: true, Explanation: "no answer within the request timeout"},
 	{Key: CauseOther, Fails: true, Explanation: "failures the drill could not tie to a termination event (see the failures in --json)"},
 	{Key: CausePodUnknown, Fails: true,
-		Explanation: "on a real cluster the client sees only the Service's ClusterIP: these requests failed on a new connection before any answer named a pod, so no replica can be blamed; during a rollout they are most often connections kube-proxy still sent to a pod whose listener had closed (as listener-closed-before-balancer-caught-up)"},
+		Explanation: "on a real cluster the client sees only the Service's ClusterIP: these requests failed on a new connection before any answer named a pod, so no replica can be blamed; during a rollout they are most often connections kube-proxy still sent to a pod whose listener had closed (as listener-closed-before-balancer-caught-up), and under --chaos connections sent to a SIGKILLed pod's address before its endpoint left (as routed-to-killed-replica)",
+		Advice: func(Measures) []Advice {
+			return []Advice{{Cause: CausePodUnknown, Kind: AdviceService, Text: "retry a request whose new connection was refused: nothing reached the service, so it is always safe (the retry package does; the drill's --retry)", Flags: []string{"--retry"}}}
+		}},
 	{Key: CauseLostAtExit, Fails: true,
 		Explanation: "acknowledged writes never reached the store: the replica that answered 2xx stopped before committing them",
 		Advice: func(m Measures) []Advice {

@@ -24,7 +24,7 @@ const (
 // chaosCauses are the rows appended to Causes.
 var chaosCauses = []CauseDef{
 	{Key: CauseChaosKill, Fails: false,
-		Explanation: "replicas were SIGKILLed on purpose (--chaos): no deletion, no preStop, no stop signal, no drain; their endpoints stayed in each balancer node until that node learned of the exit, and a ReplicaSet replacement was started"},
+		Explanation: "replicas were SIGKILLed on purpose (--chaos): no deletion, no preStop, no stop signal, no drain; their endpoints stayed in each balancer node until that node learned of the exit, and a replacement was started (locally a new replica, as a ReplicaSet does; on a cluster the kubelet restarts the container in place, as after an OOM kill)"},
 	{Key: CauseKilledInFlight, Fails: true,
 		Explanation: "requests were in flight on a replica when it was SIGKILLed: the connection was cut before any answer, so the client cannot know whether the write happened",
 		Advice: func(Measures) []Advice {

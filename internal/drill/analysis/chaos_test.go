@@ -126,6 +126,13 @@ func TestAnalyzeRecordedChaosTraces(t *testing.T) {
 		{"ChaosFiveSeeds-naive-seed1", false, map[string]int64{CauseChaosKill: 2, CauseLostOnKill: 16, CauseLostAtExit: 15}},
 		{"ChaosWithoutRetryAdvisesRetry", false, map[string]int64{CauseChaosKill: 2, CauseKilledInFlight: 24, CauseDeadEndpoint: 18}},
 		{"ChaosNodeKill", true, map[string]int64{CauseChaosKill: 1}},
+		// drill --kube --chaos 1 --chaos-scope node on the single-node
+		// cluster of scripts/kube, during the rollout: all three pods of
+		// the workload SIGKILLed at once by the agent pod, restarted in
+		// place (POD#1) or deleted by the rollout.
+		{"KubeChaosNodeKill-naive", false, map[string]int64{CausePodUnknown: 44, CauseLostAtExit: 12, CauseNonZeroExit: 1,
+			CauseChaosKill: 3, CauseKilledInFlight: 3, CauseLostOnKill: 50}},
+		{"KubeChaosNodeKill-crashsafe", false, map[string]int64{CausePodUnknown: 52, CauseChaosKill: 3, CauseKilledInFlight: 23}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.trace, func(t *testing.T) {

@@ -215,3 +215,35 @@ func TestConnectionsTiedToContainerInstance(t *testing.T) {
 		t.Fatalf("ledger %+v: want the write lost at the SIGKILL", res.Ledger)
 	}
 }
+
+// TestDeletionOfAKilledPod: the rollout deleted a pod just after --chaos
+// killed it; the watch may deliver the deletion before or after the drill
+// records the kill. Either way the instance ended by the kill (unexpected,
+// SIGKILL, not deleted, no stop signal), and the rollout's delete step is
+// kept.
+func TestDeletionOfAKilledPod(t *testing.T) {
+	for _, deletionFirst := range []bool{true, false} {
+		t0 := at(0)
+		rec := NewRecorder(t0)
+		rec.SignalAtDeletion, rec.StopSignal = true, "SIGTERM"
+		rec.Add(Event{At: t0, Kind: EventPodCreated, Pod: "old"})
+		rec.NewRevision()
+		del := Event{At: t0.Add(3100 * time.Millisecond), Kind: EventPodDeleting, Pod: "old"}
+		if deletionFirst {
+			rec.Add(del)
+		}
+		rec.Kill("old", t0.Add(3*time.Second))
+		if !deletionFirst {
+			rec.Add(del)
+		}
+		var tr trace.Trace
+		rec.Fill(&tr)
+		rp := tr.Replicas[0]
+		if rp.Exited != 3*time.Second || !rp.Unexpected || rp.Terminating != 0 || rp.SignalSent != 0 || rp.ExitSignal != "SIGKILL" {
+			t.Errorf("deletion first %t: lifecycle %+v", deletionFirst, rp)
+		}
+		if len(tr.Steps) != 1 || tr.Steps[0].Action != trace.StepDelete || tr.Steps[0].Replica != "old" {
+			t.Errorf("deletion first %t: steps %+v", deletionFirst, tr.Steps)
+		}
+	}
+}

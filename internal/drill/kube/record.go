@@ -147,6 +147,11 @@ func (r *Recorder) Kill(pod string, at time.Time) string {
 	if rp.Exited == 0 || rp.Exited > t {
 		rp.Exited = t
 		rp.ExitCode, rp.ExitSignal = -1, "SIGKILL"
+		if rp.Terminating > t {
+			// The deletion the watch delivered before this call came
+			// after the kill: it found the instance dead.
+			rp.Terminating, rp.SignalSent, rp.Signal = 0, 0, ""
+		}
 		rp.Unexpected = rp.Terminating == 0
 	}
 	return rp.Name
@@ -215,10 +220,18 @@ func (r *Recorder) Add(e Event) {
 		ev.Kind = trace.EventUnready
 	case EventPodDeleting:
 		rp := r.replica(e.Pod, at)
-		if rp.Terminating == 0 {
+		switch {
+		case rp.Exited != 0 && rp.Exited <= at && rp.Unexpected:
+			// A deletion of a pod whose container was already dead (a
+			// --chaos kill, a crash): the instance ended on its own; the
+			// controller's step is recorded, the lifecycle is not.
+			if r.revision > 0 {
+				r.step(at, trace.StepDelete, ev.Replica)
+			}
+		case rp.Terminating == 0:
 			rp.Terminating = at
 			if r.revision > 0 {
-				r.step(at, trace.StepDelete, e.Pod)
+				r.step(at, trace.StepDelete, ev.Replica)
 			}
 			if r.SignalAtDeletion {
 				rp.SignalSent, rp.Signal = at, r.StopSignal
