@@ -42,6 +42,7 @@ type DrillSpec struct {
 	// Progress receives one line per phase (nil: silent).
 	Progress io.Writer
 	Settings trace.Settings
+	Retry    bool // the load retries with idempotency keys (LoadSpec.Retry)
 }
 
 // Drill runs one drill on the cluster: it starts the watches, starts the
@@ -105,7 +106,7 @@ func (c *Cluster) Drill(ctx context.Context, s DrillSpec) (*trace.Trace, error) 
 	defer cancelLoad()
 	go func() {
 		loadDone <- c.RunLoad(loadCtx, LoadSpec{Namespace: ns, Image: s.LoadImage, PullNever: s.PullNever, URL: url,
-			Method: s.Method, Rate: s.Rate, Duration: s.Duration, Timeout: s.Timeout, RunID: runID}, &logBuf)
+			Method: s.Method, Rate: s.Rate, Duration: s.Duration, Timeout: s.Timeout, RunID: runID, Retry: s.Retry}, &logBuf)
 	}()
 	// The load has begun when its first record arrives.
 	var loadStart time.Duration
