@@ -114,3 +114,38 @@ func TestRetriedTraceAnalyzes(t *testing.T) {
 		t.Errorf("verdict %+v: a duplicated write and a failure fail the drill", res.Verdict)
 	}
 }
+
+// TestConnectionsOfFlattenedAttempts: the load's connections seen from
+// every attempt (podload.Flatten): a reset on a retried attempt cuts its
+// pod's connection, and a connection only an attempt used is tied to the
+// pod its answer named; from the requests' last attempts alone, neither
+// shows.
+func TestConnectionsOfFlattenedAttempts(t *testing.T) {
+	rec := NewRecorder(at(0))
+	t0 := at(0)
+	recs := []podload.Record{
+		{Seq: 1, ID: "f-1", Start: t0, Latency: time.Millisecond, Code: 200, Conn: 1, Local: "l:1", Pod: "web-a"},
+		{Seq: 2, ID: "f-2", Start: t0.Add(time.Second), Latency: 1500 * time.Millisecond, Code: 200, Conn: 3, Local: "l:3", Pod: "web-b",
+			LastStart: t0.Add(2400 * time.Millisecond),
+			Attempts: []podload.Attempt{
+				{Start: t0.Add(time.Second), Latency: time.Millisecond, Err: "read: connection reset by peer", Class: "reset", Conn: 1, Local: "l:1", Reused: true, Reason: "connection_lost"},
+				{Start: t0.Add(1100 * time.Millisecond), Latency: time.Millisecond, Code: 503, Class: "http-5xx", Conn: 2, Local: "l:2", Pod: "web-c", Reason: "retry_after"},
+			}},
+	}
+	byID := func(cs []trace.Conn) map[uint64]trace.Conn {
+		m := map[uint64]trace.Conn{}
+		for _, c := range cs {
+			m[c.ID] = c
+		}
+		return m
+	}
+	last := byID(rec.Connections(recs))
+	if len(last) != 2 || last[1].BackendClose != "" {
+		t.Errorf("from the last attempts: %+v; want connections 1 and 3, 1 not cut", last)
+	}
+	all := byID(rec.Connections(podload.Flatten(recs)))
+	if len(all) != 3 || all[1].Replica != "web-a" || all[1].BackendClose != trace.CloseReset || all[1].BackendClosed != time.Second+time.Millisecond ||
+		all[2].Replica != "web-c" || all[3].Replica != "web-b" || all[3].Accepted != 2400*time.Millisecond {
+		t.Errorf("from every attempt: %+v; want 1 (web-a) cut by the reset at 1.001s, 2 on web-c, 3 on web-b from 2.4s", all)
+	}
+}

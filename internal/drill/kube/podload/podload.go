@@ -96,6 +96,9 @@ type Record struct {
 	// answer or error), except Start and Latency, which span them all.
 	// Absent from records of a load without retries.
 	Attempts []Attempt `json:"attempts,omitempty"`
+	// LastStart is when the last attempt of a retried request began (zero
+	// without Attempts).
+	LastStart time.Time `json:"lastStart,omitzero"`
 }
 
 // Attempt is one failed attempt of a retried request.
@@ -274,7 +277,7 @@ func do(ctx context.Context, c *http.Client, spec Spec, seq uint64) Record {
 		r.Class = "http-5xx"
 	}
 	if attempts != nil {
-		r.Attempts = attempts.earlier()
+		r.Attempts, r.LastStart = attempts.earlier()
 	}
 	return r
 }

@@ -57,14 +57,15 @@ func (l *attemptLog) setReason(n int, reason string) {
 }
 
 // earlier returns every attempt but the last (whose outcome is the
-// request's), nil when there was one attempt or none.
-func (l *attemptLog) earlier() []Attempt {
+// request's), nil when there was one attempt or none, and when the last
+// began.
+func (l *attemptLog) earlier() ([]Attempt, time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if len(l.as) < 2 {
-		return nil
+		return nil, time.Time{}
 	}
-	return append([]Attempt(nil), l.as[:len(l.as)-1]...)
+	return append([]Attempt(nil), l.as[:len(l.as)-1]...), l.as[len(l.as)-1].Start
 }
 
 // attemptTransport sends one attempt and records it in the attemptLog of
@@ -109,4 +110,32 @@ func (t attemptTransport) CloseIdleConnections() {
 	if c, ok := t.base.(interface{ CloseIdleConnections() }); ok {
 		c.CloseIdleConnections()
 	}
+}
+
+// Flatten returns one record per attempt, for views by connection (which
+// pod a connection reached, when it was cut): each earlier attempt of a
+// retried request as a record of its own (the request's Seq and ID, the
+// attempt's time, outcome and connection), then the request's own record
+// for its last attempt: from LastStart, without Attempts. Records without
+// attempts are returned as they are.
+func Flatten(recs []Record) []Record {
+	out := make([]Record, 0, len(recs))
+	for _, r := range recs {
+		if len(r.Attempts) == 0 {
+			out = append(out, r)
+			continue
+		}
+		for _, a := range r.Attempts {
+			out = append(out, Record{Seq: r.Seq, ID: r.ID, Start: a.Start, Latency: a.Latency, Code: a.Code, Err: a.Err,
+				Class: a.Class, Local: a.Local, Reused: a.Reused, DialFail: a.DialFail, Conn: a.Conn, Pod: a.Pod})
+		}
+		last := r
+		last.Attempts, last.LastStart = nil, time.Time{}
+		if !r.LastStart.IsZero() {
+			end := r.Start.Add(r.Latency)
+			last.Start, last.Latency = r.LastStart, end.Sub(r.LastStart)
+		}
+		out = append(out, last)
+	}
+	return out
 }

@@ -134,8 +134,9 @@ func TestRetryAfterAReset(t *testing.T) {
 			t.Errorf("%s: attempt on connection %d (%s), last on %d (%s): want two numbered connections (keep-alive is off)",
 				r.ID, a.Conn, a.Local, r.Conn, r.Local)
 		}
-		if a.Start.Before(r.Start) || a.End().After(r.Start.Add(r.Latency)) {
-			t.Errorf("%s: attempt %v..%v outside the request's %v..%v", r.ID, a.Start, a.End(), r.Start, r.Start.Add(r.Latency))
+		if a.Start.Before(r.Start) || r.LastStart.Before(a.End()) || r.LastStart.After(r.Start.Add(r.Latency)) {
+			t.Errorf("%s: attempt %v..%v, last attempt from %v, request %v..%v: want them in order within the request",
+				r.ID, a.Start, a.End(), r.LastStart, r.Start, r.Start.Add(r.Latency))
 		}
 	}
 }
@@ -222,7 +223,7 @@ func TestNoRetryNoKey(t *testing.T) {
 func TestDecodeAttemptsAndOldRecords(t *testing.T) {
 	log := `{"req":{"seq":1,"id":"kd1-1","start":"2026-12-01T10:00:00.1Z","latency":1200000000,"code":200,"local":"10.244.0.9:40002","conn":2,"pod":"web-b",` +
 		`"attempts":[{"start":"2026-12-01T10:00:00.1Z","latency":3000000,"err":"read tcp 10.244.0.9:40001->10.96.0.20:8080: read: connection reset by peer","class":"reset","local":"10.244.0.9:40001","reused":true,"conn":1,"reason":"connection_lost"},` +
-		`{"start":"2026-12-01T10:00:00.2Z","latency":1000000,"code":503,"class":"http-5xx","local":"10.244.0.9:40002","conn":2,"pod":"web-b","reason":"retry_after"}]}}
+		`{"start":"2026-12-01T10:00:00.2Z","latency":1000000,"code":503,"class":"http-5xx","local":"10.244.0.9:40002","conn":2,"pod":"web-b","reason":"retry_after"}],"lastStart":"2026-12-01T10:00:01.2Z"}}
 {"req":{"seq":2,"id":"kd1-2","start":"2026-12-01T10:00:00.11Z","latency":2000000,"code":200,"local":"10.244.0.9:40000","reused":true,"conn":3,"pod":"web-a"}}
 {"summary":{"sent":2,"ok":2,"failed":0,"began":"2026-12-01T10:00:00Z","ended":"2026-12-01T10:00:02Z","retried":1,"attempts":2}}
 `
@@ -249,7 +250,10 @@ func TestDecodeAttemptsAndOldRecords(t *testing.T) {
 			t.Errorf("attempt %d %+v, want %+v", i+1, as[i], want[i])
 		}
 	}
-	if recs[1].Attempts != nil || recs[1].Pod != "web-a" || recs[1].Conn != 3 {
+	if !recs[0].LastStart.Equal(t0.Add(1100 * time.Millisecond)) {
+		t.Errorf("lastStart %v", recs[0].LastStart)
+	}
+	if recs[1].Attempts != nil || !recs[1].LastStart.IsZero() || recs[1].Pod != "web-a" || recs[1].Conn != 3 {
 		t.Errorf("record without attempts: %+v", recs[1])
 	}
 
@@ -261,5 +265,33 @@ func TestDecodeAttemptsAndOldRecords(t *testing.T) {
 	if err != nil || len(recs) != 1 || sum == nil || sum.Failed != 1 || sum.Retried != 0 || recs[0].Attempts != nil ||
 		recs[0].Class != "eof" || recs[0].Conn != 1 || !recs[0].Reused {
 		t.Fatalf("old format: %v, %+v, %+v", err, recs, sum)
+	}
+}
+
+// TestFlatten: a retried request becomes one record per attempt, the last
+// from LastStart to the request's end; other records are unchanged.
+func TestFlatten(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	a := Attempt{Start: t0, Latency: time.Millisecond, Err: "reset", Class: "reset", Local: "l:1", Reused: true, Conn: 1, Pod: "", Reason: "connection_lost"}
+	b := Attempt{Start: t0.Add(100 * time.Millisecond), Latency: time.Millisecond, Code: 503, Class: "http-5xx", Local: "l:2", Conn: 2, Pod: "web-b", Reason: "retry_after"}
+	plain := Record{Seq: 1, ID: "x-1", Start: t0, Latency: time.Millisecond, Code: 200, Local: "l:3", Conn: 3, Pod: "web-a"}
+	retried := Record{Seq: 2, ID: "x-2", Start: t0, Latency: 1500 * time.Millisecond, Code: 200, Local: "l:2", Reused: true, Conn: 2, Pod: "web-b",
+		Attempts: []Attempt{a, b}, LastStart: t0.Add(1200 * time.Millisecond)}
+	got := Flatten([]Record{plain, retried})
+	want := []Record{
+		plain,
+		{Seq: 2, ID: "x-2", Start: a.Start, Latency: a.Latency, Err: "reset", Class: "reset", Local: "l:1", Reused: true, Conn: 1},
+		{Seq: 2, ID: "x-2", Start: b.Start, Latency: b.Latency, Code: 503, Class: "http-5xx", Local: "l:2", Conn: 2, Pod: "web-b"},
+		{Seq: 2, ID: "x-2", Start: t0.Add(1200 * time.Millisecond), Latency: 300 * time.Millisecond, Code: 200, Local: "l:2", Reused: true, Conn: 2, Pod: "web-b"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("Flatten: %d records, want %d: %+v", len(got), len(want), got)
+	}
+	for i := range want {
+		if !got[i].Start.Equal(want[i].Start) || got[i].Latency != want[i].Latency || got[i].Code != want[i].Code || got[i].Err != want[i].Err ||
+			got[i].Class != want[i].Class || got[i].Local != want[i].Local || got[i].Reused != want[i].Reused || got[i].Conn != want[i].Conn ||
+			got[i].Pod != want[i].Pod || got[i].Seq != want[i].Seq || got[i].ID != want[i].ID || got[i].Attempts != nil || !got[i].LastStart.IsZero() {
+			t.Errorf("record %d: %+v, want %+v", i, got[i], want[i])
+		}
 	}
 }
