@@ -253,12 +253,18 @@ func do(ctx context.Context, c *http.Client, spec Spec, seq uint64) Record {
 		req = req.WithContext(context.WithValue(req.Context(), attemptLogKey{}, attempts))
 	}
 	var mu sync.Mutex
-	trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
-		mu.Lock()
-		defer mu.Unlock()
-		r.Local, r.Reused, r.Conn = connOf(info)
-	}}
-	resp, err := c.Do(req.WithContext(httptrace.WithClientTrace(req.Context(), trace)))
+	if attempts == nil {
+		// With retries the attempts' own trace records the connection
+		// (attemptTransport): a second GotConn hook would make net/http
+		// compose the two by reflection on every connection.
+		trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
+			mu.Lock()
+			defer mu.Unlock()
+			r.Local, r.Reused, r.Conn = connOf(info)
+		}}
+		req = req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
+	}
+	resp, err := c.Do(req)
 	if err == nil {
 		_, err = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 		resp.Body.Close()
@@ -277,7 +283,7 @@ func do(ctx context.Context, c *http.Client, spec Spec, seq uint64) Record {
 		r.Class = "http-5xx"
 	}
 	if attempts != nil {
-		r.Attempts, r.LastStart = attempts.earlier()
+		attempts.finish(&r)
 	}
 	return r
 }

@@ -56,16 +56,23 @@ func (l *attemptLog) setReason(n int, reason string) {
 	}
 }
 
-// earlier returns every attempt but the last (whose outcome is the
-// request's), nil when there was one attempt or none, and when the last
-// began.
-func (l *attemptLog) earlier() ([]Attempt, time.Time) {
+// finish writes the attempts into the request's record: the last one's
+// connection (Local, Reused, Conn; its outcome is the request's, which the
+// caller recorded), and, when there were several, the earlier ones
+// (Attempts) and when the last began (LastStart).
+func (l *attemptLog) finish(r *Record) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.as) < 2 {
-		return nil, time.Time{}
+	n := len(l.as)
+	if n == 0 {
+		return
 	}
-	return append([]Attempt(nil), l.as[:len(l.as)-1]...), l.as[len(l.as)-1].Start
+	last := l.as[n-1]
+	r.Local, r.Reused, r.Conn = last.Local, last.Reused, last.Conn
+	if n > 1 {
+		r.Attempts = append([]Attempt(nil), l.as[:n-1]...)
+		r.LastStart = last.Start
+	}
 }
 
 // attemptTransport sends one attempt and records it in the attemptLog of
