@@ -171,16 +171,8 @@ func Run(ctx context.Context, spec Spec, w io.Writer) (Summary, error) {
 			}
 			return &idConn{Conn: c, id: conns.Add(1)}, nil
 		}
-		var rt http.RoundTripper = &http.Transport{DialContext: dial, MaxIdleConnsPerHost: 64,
-			IdleConnTimeout: 90 * time.Second, DisableCompression: true}
-		if spec.Retry {
-			rt = newRetryTransport(rt, spec.Timeout)
-		}
-		clients = append(clients, &http.Client{
-			Timeout:       spec.Timeout,
-			Transport:     rt,
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		})
+		clients = append(clients, newClient(spec, &http.Transport{DialContext: dial, MaxIdleConnsPerHost: 64,
+			IdleConnTimeout: 90 * time.Second, DisableCompression: true}))
 	}
 	defer func() {
 		for _, c := range clients {
@@ -236,9 +228,31 @@ loop:
 	return sum, enc.Encode(line{Summary: &sum})
 }
 
-// do sends one request.
+// newClient returns a client of the load sending through tr: with
+// Spec.Retry through the retry Transport, whose time budget is the request
+// timeout. That timeout is then the request context's (set by do), not the
+// client's: http.Client enforces its Timeout around a RoundTripper other
+// than *http.Transport with a goroutine and a timer per request.
+func newClient(spec Spec, tr *http.Transport) *http.Client {
+	c := &http.Client{
+		Timeout:       spec.Timeout,
+		Transport:     tr,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	if spec.Retry {
+		c.Timeout, c.Transport = 0, newRetryTransport(tr, spec.Timeout)
+	}
+	return c
+}
+
+// do sends one request with a client from newClient.
 func do(ctx context.Context, c *http.Client, spec Spec, seq uint64) Record {
 	r := Record{Seq: seq, ID: spec.RunID + "-" + strconv.FormatUint(seq, 10), Start: time.Now()}
+	if spec.Retry {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, spec.Timeout)
+		defer cancel()
+	}
 	req, err := http.NewRequestWithContext(ctx, spec.Method, spec.URL, bytes.NewReader(spec.Body))
 	if err != nil {
 		r.Err, r.Class = err.Error(), "other"

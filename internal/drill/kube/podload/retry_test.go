@@ -295,3 +295,26 @@ func TestFlatten(t *testing.T) {
 		}
 	}
 }
+
+// TestRetryTimeout: with Spec.Retry the request timeout still holds (it is
+// the request context's then) and a timeout is not retried: it is the
+// request's outcome, class timeout, without attempts.
+func TestRetryTimeout(t *testing.T) {
+	ks := startKeyServer(t, true, func(w http.ResponseWriter, r *http.Request, n int) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(5 * time.Second):
+		}
+	})
+	sum, recs := runLoad(t, Spec{URL: "http://" + ks.addr + "/incr", Rate: 20, Duration: 100 * time.Millisecond,
+		Timeout: 300 * time.Millisecond, RunID: "rt", Retry: true})
+	if sum.Sent != 2 || sum.Failed != 2 || sum.Retried != 0 {
+		t.Fatalf("summary %+v, want 2 sent, 2 failed, none retried", sum)
+	}
+	ks.checkKeys(recs)
+	for _, r := range recs {
+		if r.Class != "timeout" || r.Attempts != nil || r.Latency >= 5*time.Second || r.Conn == 0 {
+			t.Errorf("record %+v: want a timeout after the 300ms request timeout, no attempts, its connection", r)
+		}
+	}
+}
