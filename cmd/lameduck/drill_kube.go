@@ -53,8 +53,7 @@ var (
 	localOnlyFlags = []string{"replicas", "max-surge", "max-unavailable", "rollouts", "readiness", "readiness-period", "readiness-timeout",
 		"readiness-success", "readiness-failure", "readiness-delay", "min-ready", "grace", "prestop-sleep", "prestop", "stop-signal",
 		"profile", "propagation-lag", "nodes", "protocol", "grpc-retry", "env", "start-timeout", "demo-delay", "demo-variant",
-		"expect-counter", "body", "header", "workers", "clients",
-		"retry"} // retries: local backend and load only, so far
+		"expect-counter", "body", "header", "workers", "clients"}
 )
 
 const kubeHelp = `
@@ -77,6 +76,14 @@ the demo does) lets the drill tie each keep-alive connection, and the
 failures and lost writes on it, to a pod; a new connection that failed before
 any answer stays new-connection-failed-pod-unknown. Each pod's last log lines
 are fetched (pods/log) into the report.
+
+--retry works on a cluster as locally: the load pod ('lameduck load --retry')
+sends each request's id as Idempotency-Key and retries a connection lost before
+any response byte, a refused dial and 503 + Retry-After (at most 10 attempts
+within --timeout); every failed attempt is in the pod's log with its
+connection, so the ledger tells a write lost from a write applied twice on
+retry and from a request that failed for good. Only against a service that
+deduplicates by the key.
 
 Prerequisites: a kubeconfig (--kubeconfig, else $KUBECONFIG or ~/.kube/config)
 whose user has the Role of deploy/rbac-drill.yaml in NS (get/patch the
@@ -242,9 +249,9 @@ func runKubeDrill(ctx context.Context, cmd *cobra.Command, f *drillFlags, args [
 		Name: name, Patch: patch, Service: service, Port: f.kube.port, Method: strings.ToUpper(f.method), Path: f.path,
 		Rate: f.rate, Duration: d(f.duration), Warmup: d(f.warmup), Tail: d(f.tail), Timeout: d(f.timeout),
 		RolloutTimeout: d(f.kube.rolloutTimeout), Settle: d(f.settle), LoadImage: f.kube.loadImage, PullNever: f.kube.pullNever,
-		Ledger: reader, Progress: cmd.ErrOrStderr(), Chaos: chaosSpec,
+		Ledger: reader, Progress: cmd.ErrOrStderr(), Chaos: chaosSpec, Retry: f.retry,
 		Settings: trace.Settings{Profile: "real cluster (kube-proxy lag not observed here; docs/fidelity.md)", Nodes: 1, Rate: f.rate, Method: strings.ToUpper(f.method), Path: f.path,
-			Timeout: d(f.timeout), Protocol: "http", Rollouts: 1,
+			Timeout: d(f.timeout), Protocol: "http", Rollouts: 1, Retry: f.retry,
 			Notes: []string{fmt.Sprintf("--kube: %s, load from pod lameduck-load-* to Service %s; replicas, surge, probes and grace are the workload's own", t, service)}},
 	}
 	if chaosSpec != nil {

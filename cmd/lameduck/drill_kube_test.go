@@ -5,6 +5,9 @@ import (
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"github.com/lameduck-dev/lameduck/internal/drill"
+	"github.com/lameduck-dev/lameduck/internal/drill/kube/podload"
 )
 
 // TestDrillKubeUsage: --kube's refusals (exit 2, naming the flag) and
@@ -86,5 +89,28 @@ func TestDrillKubeChaosUsage(t *testing.T) {
 	}
 	if code, stdout, _ := runCLI(t, "", "drill", "--kube", "--help"); code != 0 || !strings.Contains(stdout, "pods/exec") || !strings.Contains(stdout, "hostPID") {
 		t.Errorf("--kube --help does not explain --chaos' agent pod and its RBAC:\n%s", stdout)
+	}
+}
+
+// TestDrillKubeRetry: --retry is accepted with --kube (no cluster is
+// contacted with --dry-run and the restart patch), explained in --help, and
+// the load pod retries with the local drill's policy.
+func TestDrillKubeRetry(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	t.Setenv("KUBECONFIG", "/nonexistent/kubeconfig")
+	code, stdout, stderr := runCLI(t, "", "drill", "--kube", "-n", "prod", "deployment/web", "--retry", "--dry-run")
+	if code != 0 || !strings.HasPrefix(stdout, "kubectl patch deployment/web -n prod") {
+		t.Errorf("--kube --retry --dry-run: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	// Without --dry-run it gets as far as the load image, past the flag check.
+	if code, _, stderr := runCLI(t, "", "drill", "--kube", "-n", "prod", "deployment/web", "--retry"); code != 2 || !strings.Contains(stderr, "--load-image is required") {
+		t.Errorf("--kube --retry: exit %d, stderr %q; want the --load-image refusal, not --retry's", code, stderr)
+	}
+	if code, stdout, _ := runCLI(t, "", "drill", "--kube", "--help"); code != 0 || !strings.Contains(stdout, "--retry works on a cluster") {
+		t.Errorf("--kube --help does not explain --retry on a cluster:\n%s", stdout)
+	}
+	if podload.RetryAttempts != drill.RetryAttempts || podload.RetryBaseBackoff != drill.RetryBaseBackoff || podload.RetryMaxBackoff != drill.RetryMaxBackoff {
+		t.Errorf("the load pod's retry policy (%d attempts, %v..%v) differs from the local drill's (%d, %v..%v)",
+			podload.RetryAttempts, podload.RetryBaseBackoff, podload.RetryMaxBackoff, drill.RetryAttempts, drill.RetryBaseBackoff, drill.RetryMaxBackoff)
 	}
 }

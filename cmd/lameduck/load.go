@@ -27,10 +27,23 @@ rules as any in-cluster client's do, and reads the pod's log back. It can be
 run by hand too. Each request carries a unique X-Request-Id; requests are
 spread over --clients independent keep-alive pools.
 
+With --retry (what 'lameduck drill --kube --retry' passes) each request also
+carries its id as Idempotency-Key ("<X-Request-Id>", an sf-string) and goes
+through the retry package's Transport, as the local drill's --retry: a
+connection lost before any response byte, a refused dial and 503 +
+Retry-After are retried with full-jitter backoff (100ms doubling up to 1s, at
+most 10 attempts, all within --timeout). Every failed attempt is kept in the
+request's line ("attempts": start, latency, status or error and its class,
+local address, connection number, X-Lameduck-Pod, the policy's reason), and
+the summary counts the requests retried and their failed attempts. Use it only
+against a service that deduplicates by the key, or every retried write may be
+applied twice.
+
 Exit status: 0 when the load ran (whatever the requests' outcome), 2 on bad
 flags.`,
-		Example: `  lameduck load --url http://10.96.0.20:8080/incr --rate 100 --duration 20s`,
-		Args:    cobra.NoArgs,
+		Example: `  lameduck load --url http://10.96.0.20:8080/incr --rate 100 --duration 20s
+  lameduck load --url http://10.96.0.20:8080/incr --rate 100 --duration 20s --retry`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if spec.URL == "" {
 				return usageError("load: --url is required")
@@ -63,5 +76,6 @@ flags.`,
 	f.DurationVar(&spec.Timeout, "timeout", 2*time.Second, "per-request timeout")
 	f.IntVar(&spec.Clients, "clients", 4, "independent keep-alive connection pools (1..256)")
 	f.StringVar(&spec.RunID, "run-id", "load", "prefix of the X-Request-Id values")
+	f.BoolVar(&spec.Retry, "retry", false, "send each request's id as Idempotency-Key and retry a lost connection, a refused dial or 503 + Retry-After (at most 10 attempts within --timeout), recording every attempt")
 	return cmd
 }

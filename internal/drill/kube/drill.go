@@ -42,6 +42,7 @@ type DrillSpec struct {
 	// Progress receives one line per phase (nil: silent).
 	Progress io.Writer
 	Settings trace.Settings
+	Retry    bool // the load retries with idempotency keys (LoadSpec.Retry)
 	// Chaos, when not nil, SIGKILLs the workload's pods during the
 	// rollout (ChaosSpec; the agent pods use LoadImage).
 	Chaos *ChaosSpec
@@ -118,7 +119,7 @@ func (c *Cluster) Drill(ctx context.Context, s DrillSpec) (*trace.Trace, error) 
 	defer cancelLoad()
 	go func() {
 		loadDone <- c.RunLoad(loadCtx, LoadSpec{Namespace: ns, Image: s.LoadImage, PullNever: s.PullNever, URL: url,
-			Method: s.Method, Rate: s.Rate, Duration: s.Duration, Timeout: s.Timeout, RunID: runID}, &logBuf)
+			Method: s.Method, Rate: s.Rate, Duration: s.Duration, Timeout: s.Timeout, RunID: runID, Retry: s.Retry}, &logBuf)
 	}()
 	// The load has begun when its first record arrives.
 	var loadStart time.Duration
@@ -239,7 +240,9 @@ func (c *Cluster) Drill(ctx context.Context, s DrillSpec) (*trace.Trace, error) 
 	}
 	// After the watch: a pod's exit must be recorded before its
 	// connections can refine it.
-	tr.Conns = rec.Connections(recs)
+	// Every attempt (podload.Flatten): a retried attempt cut by a kill is
+	// tied to its pod through its own connection.
+	tr.Conns = rec.Connections(podload.Flatten(recs))
 	rec.Fill(tr)
 	if ch != nil {
 		tr.Chaos = ch.record()

@@ -22,6 +22,9 @@ type LoadSpec struct {
 	Duration  time.Duration
 	Timeout   time.Duration
 	RunID     string
+	// Retry: the load sends each request's id as Idempotency-Key and
+	// retries (lameduck load --retry), recording every attempt.
+	Retry bool
 }
 
 // LoadPodLabel marks the drill's load pods (for cleanup and for excluding
@@ -40,6 +43,12 @@ func LoadPod(s LoadSpec) *corev1.Pod {
 	if method == "" {
 		method = "POST"
 	}
+	args := []string{"load", "--url", s.URL, "--method", method,
+		"--rate", strconv.Itoa(s.Rate), "--duration", s.Duration.String(),
+		"--timeout", s.Timeout.String(), "--run-id", s.RunID}
+	if s.Retry {
+		args = append(args, "--retry")
+	}
 	grace := int64(5)
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
@@ -55,9 +64,7 @@ func LoadPod(s LoadSpec) *corev1.Pod {
 				Name:            "load",
 				Image:           s.Image,
 				ImagePullPolicy: pull,
-				Args: []string{"load", "--url", s.URL, "--method", method,
-					"--rate", strconv.Itoa(s.Rate), "--duration", s.Duration.String(),
-					"--timeout", s.Timeout.String(), "--run-id", s.RunID},
+				Args:            args,
 			}},
 		},
 	}

@@ -23,6 +23,12 @@ func TestLoadPod(t *testing.T) {
 	if got := strings.Join(c.Args, " "); got != want {
 		t.Errorf("args %q, want %q", got, want)
 	}
+	p = LoadPod(LoadSpec{Namespace: "shop", Image: "lameduck.local/lameduck:1", URL: "http://10.96.100.20:8080/incr",
+		Rate: 100, Duration: 30 * time.Second, Timeout: 2 * time.Second, RunID: "r2", Retry: true})
+	want = "load --url http://10.96.100.20:8080/incr --method POST --rate 100 --duration 30s --timeout 2s --run-id r2 --retry"
+	if got := strings.Join(p.Spec.Containers[0].Args, " "); got != want {
+		t.Errorf("args with Retry %q, want %q", got, want)
+	}
 }
 
 func TestServiceURL(t *testing.T) {

@@ -310,7 +310,10 @@ func (r *Recorder) endpoint(e Event, at time.Duration) {
 	r.views = append(r.views, v)
 }
 
-// Requests converts the load's records into trace requests.
+// Requests converts the load's records into trace requests. A request the
+// load retried (lameduck load --retry) gets its earlier attempts as
+// Retried, with their client-side local address: the analysis ties an
+// attempt to the connection, and so to the pod, by it, as it does requests.
 func (r *Recorder) Requests(recs []podload.Record) []trace.Request {
 	out := make([]trace.Request, 0, len(recs))
 	for _, q := range recs {
@@ -320,14 +323,30 @@ func (r *Recorder) Requests(recs []podload.Record) []trace.Request {
 		if tq.End == 0 {
 			tq.End = 1 // answered: End 0 would mean unfinished
 		}
-		switch q.Class {
-		case trace.TransportRefused, trace.TransportReset, trace.TransportEOF, trace.TransportTimeout:
-			tq.Transport = q.Class
+		tq.Transport = transportOf(q.Class)
+		for _, a := range q.Attempts {
+			as := r.since(a.Start)
+			reason := a.Reason
+			if reason == "" {
+				reason = "unknown" // as the local drill writes an attempt without one
+			}
+			tq.Retried = append(tq.Retried, trace.Attempt{Start: as, End: as + a.Latency, Code: a.Code, Error: a.Err,
+				Transport: transportOf(a.Class), Local: a.Local, Reason: reason})
 		}
 		out = append(out, tq)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Seq < out[j].Seq })
 	return out
+}
+
+// transportOf returns the trace's transport class of a load record's class
+// ("" for http-5xx and other).
+func transportOf(class string) string {
+	switch class {
+	case trace.TransportRefused, trace.TransportReset, trace.TransportEOF, trace.TransportTimeout:
+		return class
+	}
+	return ""
 }
 
 // SetOutput records a log tail as a replica's output (a pod name means its

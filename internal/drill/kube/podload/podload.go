@@ -6,7 +6,14 @@
 // becomes one JSON line on the output (the pod's log), which the drill
 // streams back and decodes with Decode; the last line is the Summary.
 //
-// It depends on the standard library only, so the image stays small.
+// With Spec.Retry the load retries as the local drill's --retry does: every
+// request carries its id as Idempotency-Key and goes through the retry
+// package's Transport, and every failed attempt is kept in the request's
+// record (Record.Attempts), so that the drill can tell a write lost from a
+// write applied twice and from a request that failed for good.
+//
+// It depends on the standard library and the repository's retry package
+// (itself standard library only), so the image stays small.
 package podload
 
 import (
@@ -25,6 +32,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/lameduck-dev/lameduck/retry"
 )
 
 // RequestIDHeader carries each request's unique id (as in the local drill).
@@ -44,7 +53,22 @@ type Spec struct {
 	Timeout  time.Duration // per request (default 2s)
 	Clients  int           // independent keep-alive pools, requests spread round-robin (default 4)
 	RunID    string        // prefix of the request ids
+	// Retry sends each request's id as its Idempotency-Key and retries
+	// with the retry package's policy (RetryAttempts attempts within
+	// Timeout); every failed attempt is recorded (Record.Attempts).
+	Retry bool
 }
+
+// The retry policy of Spec.Retry: the local drill's (internal/drill's
+// RetryAttempts, RetryBaseBackoff, RetryMaxBackoff; a test keeps them
+// equal), longer than the retry package's defaults so that the retries
+// outlast the lag during which kube-proxy still routes to a killed pod.
+// The time budget is the request timeout.
+const (
+	RetryAttempts    = 10
+	RetryBaseBackoff = 100 * time.Millisecond
+	RetryMaxBackoff  = time.Second
+)
 
 // Record is one request, as written on one output line.
 type Record struct {
@@ -66,7 +90,40 @@ type Record struct {
 	// Pod is the answer's PodHeader ("" when there was no answer or the
 	// service does not send it).
 	Pod string `json:"pod,omitempty"`
+	// Attempts are the earlier attempts of a request the load retried
+	// (Spec.Retry), oldest first: each failed in a way the retry policy
+	// retries. The fields above are the last attempt's (its connection,
+	// answer or error), except Start and Latency, which span them all.
+	// Absent from records of a load without retries.
+	Attempts []Attempt `json:"attempts,omitempty"`
+	// LastStart is when the last attempt of a retried request began (zero
+	// without Attempts).
+	LastStart time.Time `json:"lastStart,omitzero"`
 }
+
+// Attempt is one failed attempt of a retried request.
+type Attempt struct {
+	Start   time.Time     `json:"start"`
+	Latency time.Duration `json:"latency"`
+	Code    int           `json:"code,omitempty"`
+	Err     string        `json:"err,omitempty"`
+	Class   string        `json:"class,omitempty"` // as Record.Class
+	Local   string        `json:"local,omitempty"`
+	Reused  bool          `json:"reused,omitempty"`
+	// DialFail: the attempt's dial failed (refused, reset while
+	// connecting): it got no connection.
+	DialFail bool `json:"dialFail,omitempty"`
+	// Conn is the attempt's connection number (Record.Conn), 0 when it got
+	// none: the drill ties the attempt to a pod by it.
+	Conn uint64 `json:"conn,omitempty"`
+	Pod  string `json:"pod,omitempty"`
+	// Reason is the retry policy's reason for retrying: connection_lost,
+	// unprocessed or retry_after (retry.Reason's names).
+	Reason string `json:"reason,omitempty"`
+}
+
+// End is when the attempt's answer or error came.
+func (a Attempt) End() time.Time { return a.Start.Add(a.Latency) }
 
 // Summary is the last output line.
 type Summary struct {
@@ -75,6 +132,10 @@ type Summary struct {
 	Failed int64     `json:"failed"`
 	Began  time.Time `json:"began"`
 	Ended  time.Time `json:"ended"`
+	// Retried counts the requests sent more than once (Spec.Retry), Attempts
+	// their failed attempts (the last attempts not included).
+	Retried  int64 `json:"retried,omitempty"`
+	Attempts int64 `json:"attempts,omitempty"`
 }
 
 // line is the JSON shape of an output line: exactly one field is set.
@@ -110,12 +171,8 @@ func Run(ctx context.Context, spec Spec, w io.Writer) (Summary, error) {
 			}
 			return &idConn{Conn: c, id: conns.Add(1)}, nil
 		}
-		clients = append(clients, &http.Client{
-			Timeout: spec.Timeout,
-			Transport: &http.Transport{DialContext: dial, MaxIdleConnsPerHost: 64,
-				IdleConnTimeout: 90 * time.Second, DisableCompression: true},
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		})
+		clients = append(clients, newClient(spec, &http.Transport{DialContext: dial, MaxIdleConnsPerHost: 64,
+			IdleConnTimeout: 90 * time.Second, DisableCompression: true}))
 	}
 	defer func() {
 		for _, c := range clients {
@@ -132,6 +189,10 @@ func Run(ctx context.Context, spec Spec, w io.Writer) (Summary, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		sum.Sent++
+		if len(r.Attempts) > 0 {
+			sum.Retried++
+			sum.Attempts += int64(len(r.Attempts))
+		}
 		if r.Err == "" && r.Code >= 200 && r.Code < 400 {
 			sum.OK++
 		} else {
@@ -167,26 +228,57 @@ loop:
 	return sum, enc.Encode(line{Summary: &sum})
 }
 
-// do sends one request.
+// newClient returns a client of the load sending through tr: with
+// Spec.Retry through the retry Transport, whose time budget is the request
+// timeout. That timeout is then the request context's (set by do), not the
+// client's: http.Client enforces its Timeout around a RoundTripper other
+// than *http.Transport with a goroutine and a timer per request.
+func newClient(spec Spec, tr *http.Transport) *http.Client {
+	c := &http.Client{
+		Timeout:       spec.Timeout,
+		Transport:     tr,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	if spec.Retry {
+		c.Timeout, c.Transport = 0, newRetryTransport(tr, spec.Timeout)
+	}
+	return c
+}
+
+// do sends one request with a client from newClient.
 func do(ctx context.Context, c *http.Client, spec Spec, seq uint64) Record {
 	r := Record{Seq: seq, ID: spec.RunID + "-" + strconv.FormatUint(seq, 10), Start: time.Now()}
+	if spec.Retry {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, spec.Timeout)
+		defer cancel()
+	}
 	req, err := http.NewRequestWithContext(ctx, spec.Method, spec.URL, bytes.NewReader(spec.Body))
 	if err != nil {
 		r.Err, r.Class = err.Error(), "other"
 		return r
 	}
 	req.Header.Set(RequestIDHeader, r.ID)
+	var attempts *attemptLog
+	if spec.Retry {
+		// As the local drill: an sf-string, as the IETF draft has it.
+		req.Header.Set(retry.HeaderKey, `"`+r.ID+`"`)
+		attempts = &attemptLog{}
+		req = req.WithContext(context.WithValue(req.Context(), attemptLogKey{}, attempts))
+	}
 	var mu sync.Mutex
-	trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
-		mu.Lock()
-		defer mu.Unlock()
-		r.Local = info.Conn.LocalAddr().String()
-		r.Reused = info.Reused
-		if c, ok := info.Conn.(*idConn); ok {
-			r.Conn = c.id
-		}
-	}}
-	resp, err := c.Do(req.WithContext(httptrace.WithClientTrace(req.Context(), trace)))
+	if attempts == nil {
+		// With retries the attempts' own trace records the connection
+		// (attemptTransport): a second GotConn hook would make net/http
+		// compose the two by reflection on every connection.
+		trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
+			mu.Lock()
+			defer mu.Unlock()
+			r.Local, r.Reused, r.Conn = connOf(info)
+		}}
+		req = req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
+	}
+	resp, err := c.Do(req)
 	if err == nil {
 		_, err = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 		resp.Body.Close()
@@ -204,7 +296,19 @@ func do(ctx context.Context, c *http.Client, spec Spec, seq uint64) Record {
 	} else if r.Code >= 500 {
 		r.Class = "http-5xx"
 	}
+	if attempts != nil {
+		attempts.finish(&r)
+	}
 	return r
+}
+
+// connOf returns the local address, reuse and number of a connection.
+func connOf(info httptrace.GotConnInfo) (local string, reused bool, id uint64) {
+	local = info.Conn.LocalAddr().String()
+	if c, ok := info.Conn.(*idConn); ok {
+		id = c.id
+	}
+	return local, info.Reused, id
 }
 
 // idConn is a connection numbered in dial order.
