@@ -30,14 +30,24 @@ func Port() (int, error) {
 		return kernelPort()
 	}
 	for range 100 {
-		p := low + rand.IntN(high-low)
-		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
-		if err == nil {
-			ln.Close()
+		if p := low + rand.IntN(high-low); free(p) {
 			return p, nil
 		}
 	}
 	return 0, fmt.Errorf("freeport: no free port in %d–%d after 100 tries", low, high-1)
+}
+
+// free reports whether the port can be bound on every address: children
+// bind ":PORT" (all addresses), which fails when any socket listens on the
+// port at one address (a kubelet on NODE-IP:10250), although a probe on
+// 127.0.0.1 alone would succeed.
+func free(p int) bool {
+	ln, err := net.Listen("tcp", ":"+strconv.Itoa(p))
+	if err != nil {
+		return false
+	}
+	ln.Close()
+	return true
 }
 
 // ephemeralLow returns the first port of the ephemeral range (32768 when
