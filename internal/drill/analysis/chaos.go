@@ -3,6 +3,7 @@ package analysis
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/lameduck-dev/lameduck/internal/drill/trace"
@@ -128,6 +129,16 @@ func (cs *chaosState) killOf(name string) *KillReport {
 	return nil
 }
 
+// killIndex returns k's index in the kills.
+func (cs *chaosState) killIndex(k *KillReport) int {
+	for i := range cs.kills {
+		if &cs.kills[i] == k {
+			return i
+		}
+	}
+	return -1
+}
+
 // chaosKilled reports whether --chaos killed the replica.
 func (a *analyzer) chaosKilled(name string) bool { return a.chaos().killOf(name) != nil }
 
@@ -172,12 +183,47 @@ func (a *analyzer) chaosCause(q *trace.Request, f *Failure, lc *trace.Replica, c
 		}
 		if cause == CauseDeadEndpoint || cause == CauseKilledInFlight {
 			k.Failed++
+			// The kill, not the rollout step it happened during, is
+			// the moment that matters.
+			f.Moment = fmt.Sprintf("%.1fs after chaos kill %d (SIGKILL %s)", (f.End - k.At).Seconds(), cs.killIndex(k)+1, strings.Join(k.Replicas, " "))
 		}
 	}
 	if a.tr.Settings.Retry && len(q.Retried) > 0 {
 		cause = CauseFailedForGood
 	}
 	return cause
+}
+
+// rolloutCutDuring reports whether a replica a rollout deleted (not one
+// --chaos killed) exited abruptly between from and to, cutting a
+// connection at its exit: killed by its stop signal or after its grace
+// period, or a connection reset there.
+func (a *analyzer) rolloutCutDuring(from, to time.Duration) bool {
+	abrupt := map[string]time.Duration{}
+	for _, rp := range a.tr.Replicas {
+		if rp.Terminating == 0 || rp.StoppedAtEnd || rp.Exited < from || rp.Exited > to+exitWindow || a.chaosKilled(rp.Name) {
+			continue
+		}
+		abrupt[rp.Name] = rp.Exited
+	}
+	if len(abrupt) == 0 {
+		return false
+	}
+	for _, rp := range a.tr.Replicas {
+		exited, ok := abrupt[rp.Name]
+		if !ok {
+			continue
+		}
+		if rp.ExitSignal != "" || rp.Killed > 0 {
+			return true
+		}
+		for _, c := range a.tr.Conns {
+			if c.Replica == rp.Name && c.BackendClose == trace.CloseReset && c.BackendClosed > exited-exitWindow && c.BackendClosed <= exited+exitWindow {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // chaosLedgerCause re-attributes a ledger discrepancy to a kill.
@@ -206,9 +252,14 @@ func (a *analyzer) chaosLedgerCause(q *trace.Request, e *LedgerEntry) {
 		}
 		for i := range cs.kills {
 			// No recorded attempt on a killed replica: the kill that
-			// happened while the request was out.
+			// happened while the request was out, unless a rollout also
+			// cut connections then (kills happen during the rollouts):
+			// the unrecorded attempt may have been cut there, and the
+			// duplicate is not this kill's.
 			if k := &cs.kills[i]; k.At >= q.Start && k.At <= q.End {
-				k.Duplicated++
+				if !a.rolloutCutDuring(q.Start, q.End) {
+					k.Duplicated++
+				}
 				return
 			}
 		}
