@@ -13,8 +13,9 @@ import (
 	"github.com/lameduck-dev/lameduck/internal/drill/trace"
 )
 
-// chaosDrill is a short drill under seeded chaos: 2 kills over 2s after
-// one rollout, 50 req/s, the demo's work taking 300ms.
+// chaosDrill is a short drill under seeded chaos: 2 kills over 2s from
+// the trigger of its one rollout (the first usually lands during it),
+// 50 req/s, the demo's work taking 300ms.
 func chaosDrill(t *testing.T, variant string, seed uint64, retry bool) Config {
 	t.Helper()
 	var cfg Config
@@ -160,8 +161,9 @@ func TestChaosNodeKill(t *testing.T) {
 		t.Fatalf("kills %+v, want 1", res.Chaos.Kills)
 	}
 	k := res.Chaos.Kills[0]
-	// Replicas 4, 5, 6 of the rollout run on nodes 1, 0, 1 (start order
-	// mod 2): a node kill takes one or two of them.
+	// Replicas are placed on the 2 nodes in start order, old and new
+	// ones alike: a node kill takes every running replica of one, one
+	// or more, and each is replaced.
 	if k.Scope != trace.ChaosNode || len(k.Replicas) == 0 || len(k.Replacements) != len(k.Replicas) {
 		t.Fatalf("kill %+v: want a node kill with one replacement per replica", k)
 	}
