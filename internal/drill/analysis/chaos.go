@@ -195,30 +195,24 @@ func (a *analyzer) chaosCause(q *trace.Request, f *Failure, lc *trace.Replica, c
 }
 
 // rolloutCutDuring reports whether a replica a rollout deleted (not one
-// --chaos killed) exited abruptly between from and to, cutting a
-// connection at its exit: killed by its stop signal or after its grace
-// period, or a connection reset there.
+// --chaos killed) exited abruptly between from and to (the unrecorded
+// attempt was cut before the request ended) with a connection open:
+// killed by its stop signal or after its grace period, or resetting that
+// connection as it exited. A replica deleted before it served (an
+// old-revision replacement a rollout scales away at once) cuts nothing.
 func (a *analyzer) rolloutCutDuring(from, to time.Duration) bool {
-	abrupt := map[string]time.Duration{}
 	for _, rp := range a.tr.Replicas {
-		if rp.Terminating == 0 || rp.StoppedAtEnd || rp.Exited < from || rp.Exited > to+exitWindow || a.chaosKilled(rp.Name) {
+		if rp.Terminating == 0 || rp.StoppedAtEnd || rp.Exited < from || rp.Exited > to || a.chaosKilled(rp.Name) {
 			continue
 		}
-		abrupt[rp.Name] = rp.Exited
-	}
-	if len(abrupt) == 0 {
-		return false
-	}
-	for _, rp := range a.tr.Replicas {
-		exited, ok := abrupt[rp.Name]
-		if !ok {
-			continue
-		}
-		if rp.ExitSignal != "" || rp.Killed > 0 {
-			return true
-		}
+		abrupt := rp.ExitSignal != "" || rp.Killed > 0
 		for _, c := range a.tr.Conns {
-			if c.Replica == rp.Name && c.BackendClose == trace.CloseReset && c.BackendClosed > exited-exitWindow && c.BackendClosed <= exited+exitWindow {
+			if c.Replica != rp.Name || c.Outcome != trace.OutcomeForwarded || c.Accepted > to || (c.Ended != 0 && c.Ended < from) {
+				continue
+			}
+			reset := c.BackendClose == trace.CloseReset && c.BackendClosed >= from && c.BackendClosed <= to &&
+				c.BackendClosed > rp.Exited-exitWindow && c.BackendClosed < rp.Exited+exitWindow
+			if abrupt || reset {
 				return true
 			}
 		}

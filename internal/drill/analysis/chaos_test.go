@@ -246,11 +246,26 @@ func TestDuplicateNotTiedToKillWhenRolloutCutToo(t *testing.T) {
 	if k := r.Chaos.Kills[0]; k.Duplicated != 1 {
 		t.Fatalf("kill %+v: want the duplicate tied to the kill during the request", k)
 	}
-	tr := dupOnly()
-	tr.Replicas = append(tr.Replicas, trace.Replica{Name: "r4", Revision: 0, Started: sec(0), Ready: sec(0.2),
-		Terminating: sec(1.5), SignalSent: sec(1.5), Exited: sec(2.1), ExitCode: -1, ExitSignal: "SIGTERM"})
-	r = Analyze(tr)
+	// r4, deleted by the rollout, dies on its SIGTERM at 2.1s, while
+	// x-1 is out.
+	withR4 := func(conn bool) *trace.Trace {
+		tr := dupOnly()
+		tr.Replicas = append(tr.Replicas, trace.Replica{Name: "r4", Revision: 0, Started: sec(0), Ready: sec(0.2),
+			Terminating: sec(1.5), SignalSent: sec(1.5), Exited: sec(2.1), ExitCode: -1, ExitSignal: "SIGTERM"})
+		if conn {
+			tr.Conns = append(tr.Conns, trace.Conn{ID: 5, Client: "127.0.0.1:5005", Replica: "r4", Outcome: trace.OutcomeForwarded,
+				Accepted: sec(1), Ended: sec(2.1), BackendClose: trace.CloseFIN, BackendClosed: sec(2.1)})
+		}
+		return tr
+	}
+	r = Analyze(withR4(true))
 	if k := r.Chaos.Kills[0]; k.Duplicated != 0 || causes(r)[CauseDupRetry] != 1 {
 		t.Fatalf("kill %+v, causes %v: want the duplicate a retry's, not tied to the kill (the deleted r4 died on SIGTERM meanwhile)", k, causes(r))
+	}
+	// Without a connection open there (deleted before it served), r4's
+	// death cut nothing: the kill is credited.
+	r = Analyze(withR4(false))
+	if k := r.Chaos.Kills[0]; k.Duplicated != 1 {
+		t.Fatalf("kill %+v: r4 carried no connection, the duplicate is the kill's", k)
 	}
 }
