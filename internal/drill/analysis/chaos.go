@@ -61,6 +61,9 @@ var chaosCauses = []CauseDef{
 // KillReport is one kill and what it caused.
 type KillReport struct {
 	trace.Kill
+	// Rollout is the rollout in progress at the kill (its index), 0
+	// when none was.
+	Rollout int `json:"rollout,omitempty"`
 	// Failed counts requests whose failure (the last attempt's) is
 	// attributed to this kill; Retried counts failed attempts on the
 	// killed replicas that the client retried.
@@ -112,7 +115,13 @@ func newChaosState(tr *trace.Trace) *chaosState {
 		return cs
 	}
 	for i, k := range tr.Chaos.Kills {
-		cs.kills = append(cs.kills, KillReport{Kill: k})
+		kr := KillReport{Kill: k}
+		for _, ro := range tr.Rollouts {
+			if k.At >= ro.Started && (k.At <= ro.Completed || ro.Completed == 0 && tr.RolloutError != "") {
+				kr.Rollout = ro.Index
+			}
+		}
+		cs.kills = append(cs.kills, kr)
 		for _, name := range k.Replicas {
 			cs.victim[name] = i
 		}
@@ -316,6 +325,9 @@ func KillText(k KillReport) string {
 	s := fmt.Sprintf("+%.2fs SIGKILL %v (%s on node %d)", k.At.Seconds(), k.Replicas, k.Scope, k.Node)
 	if len(k.Replacements) > 0 {
 		s += fmt.Sprintf(", replaced by %v", k.Replacements)
+	}
+	if k.Rollout > 0 {
+		s += fmt.Sprintf(", during rollout %d", k.Rollout)
 	}
 	return s
 }

@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -199,6 +200,11 @@ func TestAnalyzeRecordedKillsDuringRollout(t *testing.T) {
 				}
 				for _, v := range k.Replicas {
 					victims[v] = true
+				}
+			}
+			for _, k := range r.Chaos.Kills {
+				if in := k.At > ro.Started && k.At < ro.Completed; in != (k.Rollout == 1) || in != strings.Contains(KillText(k), "during rollout 1") {
+					t.Errorf("kill %+v, %q: rollout %d", k, KillText(k), k.Rollout)
 				}
 			}
 			if during == 0 {
