@@ -150,16 +150,19 @@ func TestChaosWithoutRetryAdvisesRetry(t *testing.T) {
 	}
 }
 
-// TestChaosNodeKill: a node kill takes every replica of one node group at
-// once; the crash-safe service with retries still loses and fails nothing.
+// TestChaosNodeKill: a node kill during a rollout takes every running
+// replica of one node group at once, old and new, each replaced by its
+// own revision; the rollout completes, and the crash-safe service with
+// retries still loses and fails nothing.
 func TestChaosNodeKill(t *testing.T) {
 	cfg := chaosDrill(t, "crashsafe", 3, true)
 	cfg.Replicas = 3
+	// As in TestChaosKillsDuringRollout, the rollout lasts 3s or more:
+	// the kill, within 1.5s of its trigger, falls inside it.
+	cfg.Readiness.InitialDelay = time.Second
 	cfg.Chaos = ChaosSpec{Kills: 1, Scope: trace.ChaosNode, Window: 1500 * time.Millisecond}
-	res := runDrill(t, cfg)
-	if len(res.Chaos.Kills) != 1 {
-		t.Fatalf("kills %+v, want 1", res.Chaos.Kills)
-	}
+	tr, res := runDrillTrace(t, cfg)
+	checkRolloutUnderChaos(t, cfg, tr, res)
 	k := res.Chaos.Kills[0]
 	// Replicas are placed on the 2 nodes in start order, old and new
 	// ones alike: a node kill takes every running replica of one, one
@@ -265,75 +268,9 @@ func TestChaosKillsDuringRollout(t *testing.T) {
 	// kill loses.
 	cfg.Rate, cfg.Clients = 200, 48
 	tr, res := runDrillTrace(t, cfg)
-	if res.RolloutError != "" || len(res.Rollouts) != 1 || res.Rollouts[0].Completed == 0 {
-		t.Fatalf("rollout error %q, rollouts %+v: want the rollout complete", res.RolloutError, res.Rollouts)
-	}
-	ro := res.Rollouts[0]
-	rev := map[string]int{}
-	for _, rp := range res.Replicas {
-		rev[rp.Name] = rp.Revision
-	}
-	deleted, created := map[string]bool{}, 0
-	for _, s := range tr.Steps {
-		switch s.Action {
-		case trace.StepDelete:
-			deleted[s.Replica] = true
-		case trace.StepCreate:
-			created++
-		}
-	}
-	killed := map[string]bool{}
-	for _, k := range res.Chaos.Kills {
-		for _, v := range k.Replicas {
-			killed[v] = true
-		}
-	}
-	if len(res.Chaos.Kills) != 2 {
-		t.Fatalf("kills %+v, want 2", res.Chaos.Kills)
-	}
-	for i, k := range res.Chaos.Kills {
-		if k.At <= ro.Started || k.At >= ro.Completed {
-			t.Fatalf("kill %d at %v, rollout from %v to %v: want the kill during the rollout", i+1, k.At, ro.Started, ro.Completed)
-		}
-		if len(k.Replicas) != 1 || len(k.Replacements) != 1 || deleted[k.Replicas[0]] {
-			t.Fatalf("kill %d %+v: want one replica, not one the rollout deleted, and one replacement", i+1, k)
-		}
-		v, repl := k.Replicas[0], k.Replacements[0]
-		if rev[repl] != rev[v] {
-			t.Fatalf("kill %d: %s (revision %d) replaced by %s of revision %d: want the victim's ReplicaSet's", i+1, v, rev[v], repl, rev[repl])
-		}
-		// An old-revision replacement belongs to the old ReplicaSet,
-		// which the rollout scales to zero.
-		if rev[repl] == 0 && !deleted[repl] && !killed[repl] {
-			t.Fatalf("kill %d: old-revision replacement %s survived the rollout", i+1, repl)
-		}
-		t.Logf("kill %d at +%.2fs (rollout +%.2fs to +%.2fs): %s of revision %d, replaced by %s",
-			i+1, k.At.Seconds(), ro.Started.Seconds(), ro.Completed.Seconds(), v, rev[v], repl)
-	}
-	if i := res.Chaos.Kills[0]; rev[i.Replicas[0]] != 0 {
-		t.Fatalf("first kill took %v: before 1s only old replicas are ready", i.Replicas)
-	}
-	// The ReplicaSet replaces a killed new replica, not the rollout: it
-	// creates exactly one new replica per desired one.
-	if created != cfg.Replicas {
-		t.Fatalf("the rollout created %d replicas, want %d (a kill's replacement is the ReplicaSet's, not a second create)", created, cfg.Replicas)
-	}
-	var running int
-	for _, rp := range res.Replicas {
-		if rp.StoppedAtEnd {
-			running++
-			if rp.Revision != 1 {
-				t.Fatalf("replica %s of revision %d still ran at the end", rp.Name, rp.Revision)
-			}
-		}
-	}
-	if running != cfg.Replicas {
-		t.Fatalf("%d replicas ran at the end, want %d", running, cfg.Replicas)
-	}
-	for _, e := range tr.Events {
-		if e.Kind == trace.EventReplicaFailed {
-			t.Fatalf("event %+v: a chaos kill is not a failed start", e)
-		}
+	rev := checkRolloutUnderChaos(t, cfg, tr, res)
+	if v := res.Chaos.Kills[0].Replicas; rev[v[0]] != 0 {
+		t.Fatalf("first kill took %v: before 1s only old replicas are ready", v)
 	}
 	// The verdict: the kills fail requests and lose writes; the graceful
 	// rollout none.
@@ -363,6 +300,91 @@ func TestChaosKillsDuringRollout(t *testing.T) {
 			t.Fatalf("failure %+v: its moment does not name the kill", f)
 		}
 	}
+}
+
+// checkRolloutUnderChaos checks a run of one rollout whose every kill
+// fell inside it: the kills took no replica the rollout deleted, each
+// victim was replaced by its own revision's ReplicaSet (the old-revision
+// replacements then deleted by the rollout), the rollout completed,
+// creating exactly one replica per desired one (a kill's replacement is
+// not a second create), no kill counted as a failed start, and the
+// desired number of new-revision replicas ran at the end. It returns
+// each replica's revision.
+func checkRolloutUnderChaos(t *testing.T, cfg Config, tr *trace.Trace, res *analysis.Result) map[string]int {
+	t.Helper()
+	if res.RolloutError != "" || len(res.Rollouts) != 1 || res.Rollouts[0].Completed == 0 {
+		t.Fatalf("rollout error %q, rollouts %+v: want the rollout complete", res.RolloutError, res.Rollouts)
+	}
+	ro := res.Rollouts[0]
+	rev := map[string]int{}
+	for _, rp := range res.Replicas {
+		rev[rp.Name] = rp.Revision
+	}
+	deleted, created := map[string]bool{}, 0
+	for _, s := range tr.Steps {
+		switch s.Action {
+		case trace.StepDelete:
+			deleted[s.Replica] = true
+		case trace.StepCreate:
+			created++
+		}
+	}
+	killed := map[string]bool{}
+	for _, k := range res.Chaos.Kills {
+		for _, v := range k.Replicas {
+			killed[v] = true
+		}
+	}
+	if len(res.Chaos.Kills) != cfg.Chaos.Kills {
+		t.Fatalf("kills %+v, want %d", res.Chaos.Kills, cfg.Chaos.Kills)
+	}
+	for i, k := range res.Chaos.Kills {
+		if k.At <= ro.Started || k.At >= ro.Completed {
+			t.Fatalf("kill %d at %v, rollout from %v to %v: want the kill during the rollout", i+1, k.At, ro.Started, ro.Completed)
+		}
+		if len(k.Replicas) == 0 || len(k.Replacements) != len(k.Replicas) {
+			t.Fatalf("kill %d %+v: want one replacement per replica killed", i+1, k)
+		}
+		for j, v := range k.Replicas {
+			repl := k.Replacements[j]
+			if deleted[v] {
+				t.Fatalf("kill %d took %s, which the rollout had deleted", i+1, v)
+			}
+			if rev[repl] != rev[v] {
+				t.Fatalf("kill %d: %s (revision %d) replaced by %s of revision %d: want the victim's ReplicaSet's", i+1, v, rev[v], repl, rev[repl])
+			}
+			// An old-revision replacement belongs to the old
+			// ReplicaSet, which the rollout scales to zero.
+			if rev[repl] == 0 && !deleted[repl] && !killed[repl] {
+				t.Fatalf("kill %d: old-revision replacement %s survived the rollout", i+1, repl)
+			}
+			t.Logf("kill %d at +%.2fs (rollout +%.2fs to +%.2fs): %s of revision %d, replaced by %s",
+				i+1, k.At.Seconds(), ro.Started.Seconds(), ro.Completed.Seconds(), v, rev[v], repl)
+		}
+	}
+	// The ReplicaSet replaces a killed new replica, not the rollout: it
+	// creates exactly one new replica per desired one.
+	if created != cfg.Replicas {
+		t.Fatalf("the rollout created %d replicas, want %d (a kill's replacement is the ReplicaSet's, not a second create)", created, cfg.Replicas)
+	}
+	var running int
+	for _, rp := range res.Replicas {
+		if rp.StoppedAtEnd {
+			running++
+			if rp.Revision != 1 {
+				t.Fatalf("replica %s of revision %d still ran at the end", rp.Name, rp.Revision)
+			}
+		}
+	}
+	if running != cfg.Replicas {
+		t.Fatalf("%d replicas ran at the end, want %d", running, cfg.Replicas)
+	}
+	for _, e := range tr.Events {
+		if e.Kind == trace.EventReplicaFailed {
+			t.Fatalf("event %+v: a chaos kill is not a failed start", e)
+		}
+	}
+	return rev
 }
 
 // runDrillTrace is runDrill that also returns the trace.
