@@ -9,7 +9,8 @@
 #
 # Per run: acknowledged writes, lost (and how many of them on a kill),
 # duplicated, requests failed for good, requests retried and extra
-# attempts, p99 latency of every request and of the retried ones.
+# attempts, p99 latency of every request and of the retried ones, and how
+# many kills hit while a rollout ran (the window opens at its trigger).
 # Needs redis-server and jq.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,8 +33,8 @@ trap 'kill "$redis_pid" 2>/dev/null; rm -rf "$tmp"' EXIT
 go build -o "$tmp/lameduck" ./cmd/lameduck
 sleep 0.5
 
-echo "| variant | retry | seed | acked | lost | lost at a kill | duplicated | failed | retried | extra attempts | p99 | p99 retried |"
-echo "|---|:---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| variant | retry | seed | acked | lost | lost at a kill | duplicated | failed | retried | extra attempts | p99 | p99 retried | kills during a rollout |"
+echo "|---|:---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for seed in $SEEDS; do
 	for run in naive:on lameduck:on crashsafe:on crashsafe:off; do
 		variant=${run%%:*} retry=${run##*:}
@@ -49,7 +50,8 @@ for seed in $SEEDS; do
 		[ -n "$KEEP" ] && cp "$tmp/r.json" "$KEEP/chaos-$variant-retry-$retry-$seed.json"
 		jq -r --arg v "$variant" --arg r "$retry" --arg s "$seed" '.runs[0] as $x |
 			([$x.causes[] | select(.key == "acknowledged-write-lost-at-sigkill") | .count] | add // 0) as $lk |
-			"| \($v) | \($r) | \($s) | \($x.ledger.acked) | \($x.ledger.lost) | \($lk) | \($x.ledger.duplicated) | \($x.load.failed) | \($x.retry.requests // "-") | \($x.retry.attempts // "-") | \($x.load.latency.p99 / 1e6 | floor) ms | \(if $x.retry and $x.retry.requests > 0 then "\($x.retry.p99_retried / 1e6 | floor) ms" else "-" end) |"' "$tmp/r.json"
+			([$x.chaos.kills[] | .at as $t | select(any($x.rollouts[]; .started < $t and (.completed // 0) > $t))] | length) as $mid |
+			"| \($v) | \($r) | \($s) | \($x.ledger.acked) | \($x.ledger.lost) | \($lk) | \($x.ledger.duplicated) | \($x.load.failed) | \($x.retry.requests // "-") | \($x.retry.attempts // "-") | \($x.load.latency.p99 / 1e6 | floor) ms | \(if $x.retry and $x.retry.requests > 0 then "\($x.retry.p99_retried / 1e6 | floor) ms" else "-" end) | \($mid) of \($x.chaos.kills | length) |"' "$tmp/r.json"
 		rm -f "$tmp/r.json"
 	done
 done

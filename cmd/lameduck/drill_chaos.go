@@ -11,9 +11,9 @@ import (
 
 // chaosFlags registers --chaos, --chaos-scope, --chaos-window and --retry.
 func chaosFlags(fl *pflag.FlagSet, f *drillFlags) {
-	fl.StringVar(&f.chaos, "chaos", "", "after the rollouts, SIGKILL replicas at random moments (seeded by --seed): a count like 3, or a rate like 0.5/s; the ReplicaSet replaces them")
+	fl.StringVar(&f.chaos, "chaos", "", "SIGKILL replicas at random moments (seeded by --seed) while the rollouts run: a count like 3, or a rate like 0.5/s, over --chaos-window; each victim's ReplicaSet replaces it with one of its revision")
 	fl.StringVar(&f.chaosScope, "chaos-scope", trace.ChaosReplica, "--chaos kills one replica (replica) or every replica of one node group (node; replicas are spread over --nodes)")
-	fl.Var(secs(&f.chaosWindow, drill.DefaultChaosWindow), "chaos-window", "how long the chaos phase lasts: the kill moments are drawn over it")
+	fl.Var(secs(&f.chaosWindow, drill.DefaultChaosWindow), "chaos-window", "how long the chaos window lasts, from the first rollout's trigger: the kill moments are drawn over it (it may outlast the rollouts)")
 	fl.BoolVar(&f.retry, "retry", false, "--protocol http: the load re-sends a failed request with its request id as Idempotency-Key, with backoff and honouring Retry-After (the retry package's policy)")
 }
 

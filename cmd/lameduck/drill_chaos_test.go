@@ -32,3 +32,19 @@ func TestDrillChaosInputChecks(t *testing.T) {
 		})
 	}
 }
+
+// TestDrillChaosHelpSaysDuringRollouts: --help says when the kills happen:
+// during the rollouts, over a window from the first rollout's trigger.
+func TestDrillChaosHelpSaysDuringRollouts(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	code, out, errOut := runCLI(t, "", "drill", "--help")
+	help := strings.Join(strings.Fields(out+errOut), " ")
+	for _, want := range []string{"while the rollouts run", "from the first rollout's trigger"} {
+		if code != 0 || !strings.Contains(help, want) {
+			t.Fatalf("exit %d, drill --help does not say %q:\n%s", code, want, out+errOut)
+		}
+	}
+	if strings.Contains(help, "after the rollouts, SIGKILL") {
+		t.Fatalf("drill --help still says the kills come after the rollouts")
+	}
+}

@@ -14,12 +14,14 @@ import (
 	"github.com/lameduck-dev/lameduck/internal/drill/trace"
 )
 
-// DefaultChaosWindow is how long the chaos phase lasts when --chaos-window
-// is not given.
+// DefaultChaosWindow is how long the chaos window lasts when
+// --chaos-window is not given. It opens at the first rollout's trigger.
 const DefaultChaosWindow = 5 * time.Second
 
 // ChaosSpec is --chaos: replicas SIGKILLed at random moments (seeded by
-// Config.Seed), either a count of kills or a rate, drawn over Window.
+// Config.Seed), either a count of kills or a rate, drawn over Window,
+// which opens as the first rollout starts: the kills hit while the
+// rollouts run, as an OOM kill or a lost node would.
 type ChaosSpec struct {
 	// Kills is the number of kills (moments drawn uniformly over the
 	// window); Rate, when Kills is 0, the mean kills per second (a
@@ -29,7 +31,8 @@ type ChaosSpec struct {
 	// Scope is trace.ChaosReplica (one replica per kill) or
 	// trace.ChaosNode (every replica of one node group at once).
 	Scope string
-	// Window is the length of the chaos phase (0: DefaultChaosWindow).
+	// Window is the length of the chaos window, from the first
+	// rollout's trigger (0: DefaultChaosWindow).
 	Window time.Duration
 }
 
@@ -103,10 +106,16 @@ func (c ChaosSpec) moments(rng *rand.Rand) []time.Duration {
 	}
 }
 
-// runChaos is the chaos phase: it kills at the drawn moments, lets the
-// backend replace the killed replicas, and returns once the window is
-// over and every replacement is available (bounded by StartTimeout).
-func (r *runner) runChaos(ctx context.Context) error {
+// runChaos kills at the drawn moments, offsets from start (the first
+// rollout's trigger: the kills happen while the rollouts run, see
+// rolloutsAndChaos), lets the backend replace the killed replicas, and
+// returns once the window is over and every replacement is available,
+// exited or deleted by a rollout (bounded by StartTimeout).
+//
+// Each kill holds r.ctrl from the choice of its victims until its
+// replacements exist, so that a rollout's reconcile step never sees a
+// killed replica without its ReplicaSet replacement (see rollout).
+func (r *runner) runChaos(ctx context.Context, start time.Duration) error {
 	spec := r.cfg.Chaos
 	ch, ok := r.be.(backend.Chaos)
 	if !ok {
@@ -114,7 +123,6 @@ func (r *runner) runChaos(ctx context.Context) error {
 	}
 	// Its own stream, so that the kills do not shift the lag draws.
 	rng := rand.New(rand.NewPCG(r.cfg.Seed, r.cfg.Seed^0xc4a05c4a05))
-	start := r.since()
 	ct := &trace.Chaos{Spec: spec.String(), Scope: spec.Scope, WindowStart: start, WindowEnd: start + spec.window()}
 	r.mu.Lock()
 	r.chaos = ct
@@ -124,20 +132,8 @@ func (r *runner) runChaos(ctx context.Context) error {
 		if err := sleepCtx(ctx, start+at-r.since()); err != nil {
 			return err
 		}
-		victims, node := r.victims(ch, rng)
-		if len(victims) == 0 {
-			r.event(trace.EventChaos, "", fmt.Sprintf("kill %d: no running replica to kill", i+1))
-			continue
-		}
-		k := trace.Kill{At: r.since(), Scope: spec.Scope, Node: node, Replicas: victims}
-		r.setPhase(fmt.Sprintf("chaos: kill %d, %s", i+1, strings.Join(victims, " ")))
-		r.event(trace.EventChaos, strings.Join(victims, ","), fmt.Sprintf("kill %d: SIGKILL (%s on node %d)", i+1, spec.Scope, node))
-		repl, err := ch.Kill(ctx, victims)
-		k.Replacements = repl
+		repl, err := r.kill(ctx, ch, rng, i+1)
 		replacements = append(replacements, repl...)
-		r.mu.Lock()
-		ct.Kills = append(ct.Kills, k)
-		r.mu.Unlock()
 		if err != nil {
 			return fmt.Errorf("chaos kill %d: %w", i+1, err)
 		}
@@ -150,7 +146,9 @@ func (r *runner) runChaos(ctx context.Context) error {
 	for _, name := range replacements {
 		for {
 			s, _ := r.state(name)
-			if s.Available || s.Exited {
+			// An old-revision replacement the rollout deleted, or a
+			// replacement killed in turn, is not waited for.
+			if s.Available || s.Exited || s.Terminating {
 				break
 			}
 			if time.Now().After(deadline) {
@@ -162,6 +160,31 @@ func (r *runner) runChaos(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// kill is kill n: it picks the victims, SIGKILLs them and records the
+// kill with its replacements, all under r.ctrl.
+func (r *runner) kill(ctx context.Context, ch backend.Chaos, rng *rand.Rand, n int) ([]string, error) {
+	spec := r.cfg.Chaos
+	r.ctrl.Lock()
+	defer r.ctrl.Unlock()
+	victims, node := r.victims(ch, rng)
+	if len(victims) == 0 {
+		r.event(trace.EventChaos, "", fmt.Sprintf("kill %d: no running replica to kill", n))
+		return nil, nil
+	}
+	k := trace.Kill{At: r.since(), Scope: spec.Scope, Node: node, Replicas: victims}
+	r.setPhase(fmt.Sprintf("chaos: kill %d, %s", n, strings.Join(victims, " ")))
+	r.event(trace.EventChaos, strings.Join(victims, ","), fmt.Sprintf("kill %d: SIGKILL (%s on node %d)", n, spec.Scope, node))
+	for _, v := range victims {
+		r.killed[v] = true
+	}
+	repl, err := ch.Kill(ctx, victims)
+	k.Replacements = repl
+	r.mu.Lock()
+	r.chaos.Kills = append(r.chaos.Kills, k)
+	r.mu.Unlock()
+	return repl, err
 }
 
 // victims picks what one kill takes: a ready replica that is not being

@@ -1,6 +1,7 @@
 package drill
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -12,8 +13,9 @@ import (
 	"github.com/lameduck-dev/lameduck/internal/drill/trace"
 )
 
-// chaosDrill is a short drill under seeded chaos: 2 kills over 2s after
-// one rollout, 50 req/s, the demo's work taking 300ms.
+// chaosDrill is a short drill under seeded chaos: 2 kills over 2s from
+// the trigger of its one rollout (the first usually lands during it),
+// 50 req/s, the demo's work taking 300ms.
 func chaosDrill(t *testing.T, variant string, seed uint64, retry bool) Config {
 	t.Helper()
 	var cfg Config
@@ -148,19 +150,23 @@ func TestChaosWithoutRetryAdvisesRetry(t *testing.T) {
 	}
 }
 
-// TestChaosNodeKill: a node kill takes every replica of one node group at
-// once; the crash-safe service with retries still loses and fails nothing.
+// TestChaosNodeKill: a node kill during a rollout takes every running
+// replica of one node group at once, old and new, each replaced by its
+// own revision; the rollout completes, and the crash-safe service with
+// retries still loses and fails nothing.
 func TestChaosNodeKill(t *testing.T) {
 	cfg := chaosDrill(t, "crashsafe", 3, true)
 	cfg.Replicas = 3
+	// As in TestChaosKillsDuringRollout, the rollout lasts 3s or more:
+	// the kill, within 1.5s of its trigger, falls inside it.
+	cfg.Readiness.InitialDelay = time.Second
 	cfg.Chaos = ChaosSpec{Kills: 1, Scope: trace.ChaosNode, Window: 1500 * time.Millisecond}
-	res := runDrill(t, cfg)
-	if len(res.Chaos.Kills) != 1 {
-		t.Fatalf("kills %+v, want 1", res.Chaos.Kills)
-	}
+	tr, res := runDrillTrace(t, cfg)
+	checkRolloutUnderChaos(t, cfg, tr, res)
 	k := res.Chaos.Kills[0]
-	// Replicas 4, 5, 6 of the rollout run on nodes 1, 0, 1 (start order
-	// mod 2): a node kill takes one or two of them.
+	// Replicas are placed on the 2 nodes in start order, old and new
+	// ones alike: a node kill takes every running replica of one, one
+	// or more, and each is replaced.
 	if k.Scope != trace.ChaosNode || len(k.Replicas) == 0 || len(k.Replacements) != len(k.Replicas) {
 		t.Fatalf("kill %+v: want a node kill with one replacement per replica", k)
 	}
@@ -233,4 +239,169 @@ func TestChaosRetryWithoutDedupeDuplicates(t *testing.T) {
 	if !hasAdvice(res, analysis.CauseDupRetry, "deduplicate by the Idempotency-Key") {
 		t.Fatalf("advice %+v does not name deduplication by the key", res.Advice)
 	}
+}
+
+// TestChaosKillsDuringRollout: the kills hit while the rollout runs, and
+// the rollout controller stays correct under them, as a Deployment with
+// its ReplicaSets would. 3 replicas (maxSurge 1, maxUnavailable 0), a
+// readiness initialDelay of 1s: the rollout makes one new replica at a
+// time, each ready 1s after its start at the earliest, so it lasts 3s or
+// more, and both kills (drawn over 2.5s from its trigger) fall inside it.
+// The first (+0.72s with seed 51) can only take an old replica: no new
+// one is ready before 1s. The second (+1.97s) takes, on an unloaded
+// machine, the first new replica (the seed's draw is the third of the
+// three ready ones); which one it takes depends on timing, so the checks
+// hold for either revision.
+//
+// The graceful (lameduck) demo without client retries: the rollout
+// itself fails and loses nothing, so every failure and every lost write
+// is the kills', and none is the rollout's; the first kill loses the
+// writes its victim acknowledged in the 300ms of work before it.
+func TestChaosKillsDuringRollout(t *testing.T) {
+	cfg := chaosDrill(t, "lameduck", 51, false)
+	cfg.Replicas = 3
+	cfg.Readiness.InitialDelay = time.Second
+	cfg.Chaos = ChaosSpec{Kills: 2, Scope: trace.ChaosReplica, Window: 2500 * time.Millisecond}
+	// Connections spread over the replicas (each client pins its
+	// keep-alive connection to one): the old replica the first kill
+	// takes acknowledged writes in the 300ms before it, whose work the
+	// kill loses.
+	cfg.Rate, cfg.Clients = 200, 48
+	tr, res := runDrillTrace(t, cfg)
+	rev := checkRolloutUnderChaos(t, cfg, tr, res)
+	if v := res.Chaos.Kills[0].Replicas; rev[v[0]] != 0 {
+		t.Fatalf("first kill took %v: before 1s only old replicas are ready", v)
+	}
+	// The verdict: the kills fail requests and lose writes; the graceful
+	// rollout none.
+	l := res.Ledger
+	onKills := causeCount(res, analysis.CauseKilledInFlight) + causeCount(res, analysis.CauseDeadEndpoint)
+	var failed, lost int64
+	for _, k := range res.Chaos.Kills {
+		failed += k.Failed
+		lost += k.Lost
+	}
+	if res.Verdict.Pass || onKills != res.Load.Failed || failed != onKills {
+		t.Fatalf("verdict %q, %d failed, %d attributed to kill causes, %d to the kills: want every failure tied to a kill",
+			res.Verdict.Summary, res.Load.Failed, onKills, failed)
+	}
+	if l == nil || l.Duplicated != 0 || res.Chaos.Kills[0].Lost == 0 || l.Lost != causeCount(res, analysis.CauseLostOnKill) || lost != l.Lost {
+		t.Fatalf("ledger %+v, %d lost at a kill, %d in the kill reports: want every loss on a kill", l, causeCount(res, analysis.CauseLostOnKill), lost)
+	}
+	allowed := map[string]bool{analysis.CauseChaosKill: true, analysis.CauseKilledInFlight: true, analysis.CauseDeadEndpoint: true,
+		analysis.CauseLostOnKill: true, analysis.CausePhantomOnKill: true}
+	for _, c := range res.Causes {
+		if c.Count > 0 && !allowed[c.Key] {
+			t.Fatalf("cause %s ×%d: the graceful rollout caused a failure, or a kill's was not tied to it", c.Key, c.Count)
+		}
+	}
+	for _, f := range res.Failures {
+		if !strings.Contains(f.Moment, "after chaos kill") {
+			t.Fatalf("failure %+v: its moment does not name the kill", f)
+		}
+	}
+}
+
+// checkRolloutUnderChaos checks a run of one rollout whose every kill
+// fell inside it: the kills took no replica the rollout deleted, each
+// victim was replaced by its own revision's ReplicaSet (the old-revision
+// replacements then deleted by the rollout), the rollout completed,
+// creating exactly one replica per desired one (a kill's replacement is
+// not a second create), no kill counted as a failed start, and the
+// desired number of new-revision replicas ran at the end. It returns
+// each replica's revision.
+func checkRolloutUnderChaos(t *testing.T, cfg Config, tr *trace.Trace, res *analysis.Result) map[string]int {
+	t.Helper()
+	if res.RolloutError != "" || len(res.Rollouts) != 1 || res.Rollouts[0].Completed == 0 {
+		t.Fatalf("rollout error %q, rollouts %+v: want the rollout complete", res.RolloutError, res.Rollouts)
+	}
+	ro := res.Rollouts[0]
+	rev := map[string]int{}
+	for _, rp := range res.Replicas {
+		rev[rp.Name] = rp.Revision
+	}
+	deleted, created := map[string]bool{}, 0
+	for _, s := range tr.Steps {
+		switch s.Action {
+		case trace.StepDelete:
+			deleted[s.Replica] = true
+		case trace.StepCreate:
+			created++
+		}
+	}
+	killed := map[string]bool{}
+	for _, k := range res.Chaos.Kills {
+		for _, v := range k.Replicas {
+			killed[v] = true
+		}
+	}
+	if len(res.Chaos.Kills) != cfg.Chaos.Kills {
+		t.Fatalf("kills %+v, want %d", res.Chaos.Kills, cfg.Chaos.Kills)
+	}
+	for i, k := range res.Chaos.Kills {
+		if k.At <= ro.Started || k.At >= ro.Completed {
+			t.Fatalf("kill %d at %v, rollout from %v to %v: want the kill during the rollout", i+1, k.At, ro.Started, ro.Completed)
+		}
+		if len(k.Replicas) == 0 || len(k.Replacements) != len(k.Replicas) {
+			t.Fatalf("kill %d %+v: want one replacement per replica killed", i+1, k)
+		}
+		for j, v := range k.Replicas {
+			repl := k.Replacements[j]
+			if deleted[v] {
+				t.Fatalf("kill %d took %s, which the rollout had deleted", i+1, v)
+			}
+			if rev[repl] != rev[v] {
+				t.Fatalf("kill %d: %s (revision %d) replaced by %s of revision %d: want the victim's ReplicaSet's", i+1, v, rev[v], repl, rev[repl])
+			}
+			// An old-revision replacement belongs to the old
+			// ReplicaSet, which the rollout scales to zero.
+			if rev[repl] == 0 && !deleted[repl] && !killed[repl] {
+				t.Fatalf("kill %d: old-revision replacement %s survived the rollout", i+1, repl)
+			}
+			t.Logf("kill %d at +%.2fs (rollout +%.2fs to +%.2fs): %s of revision %d, replaced by %s",
+				i+1, k.At.Seconds(), ro.Started.Seconds(), ro.Completed.Seconds(), v, rev[v], repl)
+		}
+	}
+	// The ReplicaSet replaces a killed new replica, not the rollout: it
+	// creates exactly one new replica per desired one.
+	if created != cfg.Replicas {
+		t.Fatalf("the rollout created %d replicas, want %d (a kill's replacement is the ReplicaSet's, not a second create)", created, cfg.Replicas)
+	}
+	var running int
+	for _, rp := range res.Replicas {
+		if rp.StoppedAtEnd {
+			running++
+			if rp.Revision != 1 {
+				t.Fatalf("replica %s of revision %d still ran at the end", rp.Name, rp.Revision)
+			}
+		}
+	}
+	if running != cfg.Replicas {
+		t.Fatalf("%d replicas ran at the end, want %d", running, cfg.Replicas)
+	}
+	for _, e := range tr.Events {
+		if e.Kind == trace.EventReplicaFailed {
+			t.Fatalf("event %+v: a chaos kill is not a failed start", e)
+		}
+	}
+	return rev
+}
+
+// runDrillTrace is runDrill that also returns the trace.
+func runDrillTrace(t *testing.T, cfg Config) (*trace.Trace, *analysis.Result) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	tr, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	saveTrace(t, tr)
+	res := analysis.Analyze(tr)
+	t.Cleanup(func() {
+		if t.Failed() || testing.Verbose() {
+			t.Log("\n" + reportText(res))
+		}
+	})
+	return tr, res
 }

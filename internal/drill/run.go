@@ -53,6 +53,12 @@ type runner struct {
 	rng   *rand.Rand
 	noLag bool
 
+	// ctrl serialises the rollout controller's reconcile steps and the
+	// chaos kills (see rollout); killed, under ctrl, holds the replicas
+	// --chaos killed.
+	ctrl   sync.Mutex
+	killed map[string]bool
+
 	mu       sync.Mutex
 	events   []trace.Event
 	steps    []trace.Step
@@ -194,91 +200,132 @@ func (r *runner) startInitial(ctx context.Context) error {
 
 // rollout replaces every replica by one of revision rev, with the
 // Deployment controller's arithmetic.
+//
+// Under --chaos, kills happen while it runs, as an OOM kill or a lost
+// node would. In Kubernetes the Deployment controller only sets the
+// ReplicaSets' desired counts and each ReplicaSet controller replaces its
+// own pods that die, so the Deployment's arithmetic counts the
+// ReplicaSets' replicas and a pod killed under a rollout is replaced
+// once, by its own ReplicaSet, with its own revision. Here the ReplicaSet
+// replacement is backend.Chaos.Kill's, and the controller counts live
+// replicas; so that it never sees the gap between a kill and its
+// replacement (and starts a second replica for the same kill, or counts
+// the dead one as a new replica that failed to start), each reconcile
+// step holds r.ctrl, which a kill holds from the choice of its victims
+// until its replacements exist (runChaos). The controller then sees a
+// killed old-revision replica replaced by an old-revision one, not
+// available yet, which it deletes first (cleanupUnhealthyReplicas), and
+// a killed new-revision replica replaced by a new-revision one it waits
+// for; replicas in r.killed are not "new replicas that keep exiting".
 func (r *runner) rollout(ctx context.Context, rev int) error {
 	surge, unavail, _ := rollout.Fenceposts(r.cfg.Replicas, r.cfg.MaxSurge, r.cfg.MaxUnavailable)
-	ro := trace.Rollout{Index: rev, Started: r.since()}
+	c := &rolloutCtl{rev: rev, surge: surge, unavail: unavail, ro: trace.Rollout{Index: rev, Started: r.since()},
+		lastProgress: time.Now(), deleted: map[string]bool{}}
 	r.event(trace.EventRolloutStart, "", fmt.Sprintf("rollout %d: maxSurge %d, maxUnavailable %d", rev, surge, unavail))
-	step := 0
-	failedStarts := 0
-	lastProgress := time.Now()
-	deleted := map[string]bool{}
 	for {
-		s := rollout.State{Replicas: r.cfg.Replicas, MaxSurge: surge, MaxUnavailable: unavail}
-		var oldAvail, oldUnavail []string
-		for _, p := range r.be.Replicas() {
-			if p.Terminating || deleted[p.Name] {
-				continue
-			}
-			if p.Exited {
-				if p.Revision == rev && p.Unexpected {
-					deleted[p.Name] = true
-					failedStarts++
-					r.event(trace.EventReplicaFailed, p.Name, "exited before deletion; the ReplicaSet replaces it")
-					if failedStarts > 3 {
-						return fmt.Errorf("rollout %d stalled: new replicas keep exiting (%s); last output:\n%s", rev, p.ExitText, indent(lastLines(p.Output, 10)))
-					}
-				}
-				continue
-			}
-			if p.Revision == rev {
-				s.New++
-				if p.Available {
-					s.NewAvailable++
-				}
-			} else {
-				s.Old++
-				if p.Available {
-					s.OldAvailable++
-					oldAvail = append(oldAvail, p.Name)
-				} else {
-					oldUnavail = append(oldUnavail, p.Name)
-				}
-			}
+		r.ctrl.Lock()
+		done, err := r.reconcile(ctx, c)
+		r.ctrl.Unlock()
+		if done || err != nil {
+			return err
 		}
-		if rollout.Done(s) {
-			ro.Completed = r.since()
-			r.mu.Lock()
-			r.rollouts = append(r.rollouts, ro)
-			r.mu.Unlock()
-			r.event(trace.EventRolloutComplete, "", fmt.Sprintf("rollout %d complete", rev))
-			return nil
-		}
-		progressed := false
-		for range rollout.ScaleUp(s) {
-			name, err := r.be.Start(ctx, rev)
-			if err != nil {
-				return fmt.Errorf("rollout %d: start a replica: %w", rev, err)
-			}
-			step++
-			r.addStep(trace.Step{At: r.since(), Rollout: rev, Index: step, Action: trace.StepCreate, Replica: name})
-			s.New++
-			progressed = true
-		}
-		unhealthy, healthy := rollout.ScaleDown(s)
-		victims := oldUnavail[:min(unhealthy, len(oldUnavail))]
-		r.rngMu.Lock()
-		r.rng.Shuffle(len(oldAvail), func(i, j int) { oldAvail[i], oldAvail[j] = oldAvail[j], oldAvail[i] })
-		r.rngMu.Unlock()
-		victims = append(victims, oldAvail[:min(healthy, len(oldAvail))]...)
-		for _, name := range victims {
-			step++
-			r.addStep(trace.Step{At: r.since(), Rollout: rev, Index: step, Action: trace.StepDelete, Replica: name})
-			deleted[name] = true
-			if err := r.be.Delete(name); err != nil {
-				return err
-			}
-			progressed = true
-		}
-		if progressed {
-			lastProgress = time.Now()
-		} else if time.Since(lastProgress) > r.cfg.StartTimeout {
-			return fmt.Errorf("rollout %d stalled for %v: new replicas do not become available (readiness probe %s)", rev, r.cfg.StartTimeout, r.cfg.Readiness)
-		}
-		r.setPhase(fmt.Sprintf("rollout %d/%d: %d/%d new ready, %d old", rev, r.cfg.Rollouts, s.NewAvailable, r.cfg.Replicas, s.Old))
 		if err := sleepCtx(ctx, 10*time.Millisecond); err != nil {
 			return err
 		}
 	}
+}
+
+// rolloutCtl is the state of one rollout's controller.
+type rolloutCtl struct {
+	rev, surge, unavail int
+	ro                  trace.Rollout
+	step, failedStarts  int
+	lastProgress        time.Time
+	newAvailable        int
+	deleted             map[string]bool
+}
+
+// reconcile is one step of the rollout controller (under r.ctrl): it
+// reports whether the rollout is complete.
+func (r *runner) reconcile(ctx context.Context, c *rolloutCtl) (bool, error) {
+	rev := c.rev
+	s := rollout.State{Replicas: r.cfg.Replicas, MaxSurge: c.surge, MaxUnavailable: c.unavail}
+	var oldAvail, oldUnavail []string
+	for _, p := range r.be.Replicas() {
+		if p.Terminating || c.deleted[p.Name] {
+			continue
+		}
+		if p.Exited {
+			if p.Revision == rev && p.Unexpected && !r.killed[p.Name] {
+				c.deleted[p.Name] = true
+				c.failedStarts++
+				r.event(trace.EventReplicaFailed, p.Name, "exited before deletion; the ReplicaSet replaces it")
+				if c.failedStarts > 3 {
+					return false, fmt.Errorf("rollout %d stalled: new replicas keep exiting (%s); last output:\n%s", rev, p.ExitText, indent(lastLines(p.Output, 10)))
+				}
+			}
+			continue
+		}
+		if p.Revision == rev {
+			s.New++
+			if p.Available {
+				s.NewAvailable++
+			}
+		} else {
+			s.Old++
+			if p.Available {
+				s.OldAvailable++
+				oldAvail = append(oldAvail, p.Name)
+			} else {
+				oldUnavail = append(oldUnavail, p.Name)
+			}
+		}
+	}
+	if rollout.Done(s) {
+		c.ro.Completed = r.since()
+		r.mu.Lock()
+		r.rollouts = append(r.rollouts, c.ro)
+		r.mu.Unlock()
+		r.event(trace.EventRolloutComplete, "", fmt.Sprintf("rollout %d complete", rev))
+		return true, nil
+	}
+	// Progress, as a Deployment's progress deadline sees it: the
+	// controller acted, or more new replicas became available (after a
+	// kill of a new one, its replacement).
+	progressed := s.NewAvailable > c.newAvailable
+	c.newAvailable = s.NewAvailable
+	for range rollout.ScaleUp(s) {
+		name, err := r.be.Start(ctx, rev)
+		if err != nil {
+			return false, fmt.Errorf("rollout %d: start a replica: %w", rev, err)
+		}
+		c.step++
+		r.addStep(trace.Step{At: r.since(), Rollout: rev, Index: c.step, Action: trace.StepCreate, Replica: name})
+		s.New++
+		progressed = true
+	}
+	unhealthy, healthy := rollout.ScaleDown(s)
+	victims := oldUnavail[:min(unhealthy, len(oldUnavail))]
+	r.rngMu.Lock()
+	r.rng.Shuffle(len(oldAvail), func(i, j int) { oldAvail[i], oldAvail[j] = oldAvail[j], oldAvail[i] })
+	r.rngMu.Unlock()
+	victims = append(victims, oldAvail[:min(healthy, len(oldAvail))]...)
+	for _, name := range victims {
+		c.step++
+		r.addStep(trace.Step{At: r.since(), Rollout: rev, Index: c.step, Action: trace.StepDelete, Replica: name})
+		c.deleted[name] = true
+		if err := r.be.Delete(name); err != nil {
+			return false, err
+		}
+		progressed = true
+	}
+	if progressed {
+		c.lastProgress = time.Now()
+	} else if time.Since(c.lastProgress) > r.cfg.StartTimeout {
+		return false, fmt.Errorf("rollout %d stalled for %v: new replicas do not become available (readiness probe %s)", rev, r.cfg.StartTimeout, r.cfg.Readiness)
+	}
+	r.setPhase(fmt.Sprintf("rollout %d/%d: %d/%d new ready, %d old", rev, r.cfg.Rollouts, s.NewAvailable, r.cfg.Replicas, s.Old))
+	return false, nil
 }
 
 func (r *runner) addStep(s trace.Step) {
@@ -286,6 +333,49 @@ func (r *runner) addStep(s trace.Step) {
 	r.steps = append(r.steps, s)
 	r.mu.Unlock()
 	r.event("rollout-"+s.Action, s.Replica, fmt.Sprintf("rollout %d step %d", s.Rollout, s.Index))
+}
+
+// rolloutsAndChaos runs the rollouts and, under --chaos, the kills at the
+// same time: the chaos window opens at the first rollout's trigger. It
+// returns once the rollouts are complete, the window is over and every
+// chaos replacement is available (runChaos); the first error stops both.
+func (r *runner) rolloutsAndChaos(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var chaosDone chan error
+	if r.cfg.Chaos.Enabled() {
+		chaosDone = make(chan error, 1)
+		start := r.since()
+		go func() {
+			err := r.runChaos(ctx, start)
+			if err != nil {
+				cancel()
+			}
+			chaosDone <- err
+		}()
+	}
+	var err error
+	for rev := 1; rev <= r.cfg.Rollouts && err == nil; rev++ {
+		err = r.rollout(ctx, rev)
+	}
+	if err != nil {
+		cancel()
+	}
+	if chaosDone == nil {
+		return err
+	}
+	if err == nil {
+		r.setPhase("chaos: rollouts complete, waiting for the window to end")
+	}
+	cerr := <-chaosDone
+	switch {
+	case cerr == nil:
+		return err
+	case err == nil, errors.Is(err, context.Canceled) && !errors.Is(cerr, context.Canceled):
+		// The chaos failed first and cancelled the rollout.
+		return cerr
+	}
+	return err
 }
 
 // waitTerminated waits until every deleted replica has exited.
@@ -317,7 +407,8 @@ func Run(ctx context.Context, cfg Config) (*trace.Trace, error) {
 	if _, err := exec.LookPath(cfg.Command[0]); err != nil {
 		return nil, setupErr("command not found: %q (%v); give a path or a program on PATH after --", cfg.Command[0], err)
 	}
-	r := &runner{cfg: cfg, epoch: time.Now(), rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x5deece66d)), phase: "starting"}
+	r := &runner{cfg: cfg, epoch: time.Now(), rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x5deece66d)), phase: "starting",
+		killed: map[string]bool{}}
 	// A run id unique to this run, so that a shared store's ledger
 	// holds no id of another run.
 	r.runID = fmt.Sprintf("d%x", r.epoch.UnixNano()&0xffffffffff)
@@ -425,16 +516,12 @@ func Run(ctx context.Context, cfg Config) (*trace.Trace, error) {
 	if err := sleepCtx(ctx, cfg.Warmup); err != nil {
 		runErr = err
 	}
-	for rev := 1; rev <= cfg.Rollouts && runErr == nil; rev++ {
-		runErr = r.rollout(ctx, rev)
+	if runErr == nil {
+		runErr = r.rolloutsAndChaos(ctx)
 	}
 	if runErr == nil {
 		r.setPhase("waiting for deleted replicas to exit")
 		runErr = r.waitTerminated(ctx)
-	}
-	if runErr == nil && cfg.Chaos.Enabled() {
-		r.setPhase("chaos")
-		runErr = r.runChaos(ctx)
 	}
 	if runErr == nil {
 		r.setPhase("tail")

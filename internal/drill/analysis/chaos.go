@@ -3,6 +3,7 @@ package analysis
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/lameduck-dev/lameduck/internal/drill/trace"
@@ -60,6 +61,9 @@ var chaosCauses = []CauseDef{
 // KillReport is one kill and what it caused.
 type KillReport struct {
 	trace.Kill
+	// Rollout is the rollout in progress at the kill (its index), 0
+	// when none was.
+	Rollout int `json:"rollout,omitempty"`
 	// Failed counts requests whose failure (the last attempt's) is
 	// attributed to this kill; Retried counts failed attempts on the
 	// killed replicas that the client retried.
@@ -111,7 +115,13 @@ func newChaosState(tr *trace.Trace) *chaosState {
 		return cs
 	}
 	for i, k := range tr.Chaos.Kills {
-		cs.kills = append(cs.kills, KillReport{Kill: k})
+		kr := KillReport{Kill: k}
+		for _, ro := range tr.Rollouts {
+			if k.At >= ro.Started && (k.At <= ro.Completed || ro.Completed == 0 && tr.RolloutError != "") {
+				kr.Rollout = ro.Index
+			}
+		}
+		cs.kills = append(cs.kills, kr)
 		for _, name := range k.Replicas {
 			cs.victim[name] = i
 		}
@@ -126,6 +136,16 @@ func (cs *chaosState) killOf(name string) *KillReport {
 		return &cs.kills[i]
 	}
 	return nil
+}
+
+// killIndex returns k's index in the kills.
+func (cs *chaosState) killIndex(k *KillReport) int {
+	for i := range cs.kills {
+		if &cs.kills[i] == k {
+			return i
+		}
+	}
+	return -1
 }
 
 // chaosKilled reports whether --chaos killed the replica.
@@ -172,12 +192,41 @@ func (a *analyzer) chaosCause(q *trace.Request, f *Failure, lc *trace.Replica, c
 		}
 		if cause == CauseDeadEndpoint || cause == CauseKilledInFlight {
 			k.Failed++
+			// The kill, not the rollout step it happened during, is
+			// the moment that matters.
+			f.Moment = fmt.Sprintf("%.1fs after chaos kill %d (SIGKILL %s)", (f.End - k.At).Seconds(), cs.killIndex(k)+1, strings.Join(k.Replicas, " "))
 		}
 	}
 	if a.tr.Settings.Retry && len(q.Retried) > 0 {
 		cause = CauseFailedForGood
 	}
 	return cause
+}
+
+// rolloutCutDuring reports whether a replica a rollout deleted (not one
+// --chaos killed) exited abruptly between from and to (the unrecorded
+// attempt was cut before the request ended) with a connection open:
+// killed by its stop signal or after its grace period, or resetting that
+// connection as it exited. A replica deleted before it served (an
+// old-revision replacement a rollout scales away at once) cuts nothing.
+func (a *analyzer) rolloutCutDuring(from, to time.Duration) bool {
+	for _, rp := range a.tr.Replicas {
+		if rp.Terminating == 0 || rp.StoppedAtEnd || rp.Exited < from || rp.Exited > to || a.chaosKilled(rp.Name) {
+			continue
+		}
+		abrupt := rp.ExitSignal != "" || rp.Killed > 0
+		for _, c := range a.tr.Conns {
+			if c.Replica != rp.Name || c.Outcome != trace.OutcomeForwarded || c.Accepted > to || (c.Ended != 0 && c.Ended < from) {
+				continue
+			}
+			reset := c.BackendClose == trace.CloseReset && c.BackendClosed >= from && c.BackendClosed <= to &&
+				c.BackendClosed > rp.Exited-exitWindow && c.BackendClosed < rp.Exited+exitWindow
+			if abrupt || reset {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // chaosLedgerCause re-attributes a ledger discrepancy to a kill.
@@ -206,9 +255,14 @@ func (a *analyzer) chaosLedgerCause(q *trace.Request, e *LedgerEntry) {
 		}
 		for i := range cs.kills {
 			// No recorded attempt on a killed replica: the kill that
-			// happened while the request was out.
+			// happened while the request was out, unless a rollout also
+			// cut connections then (kills happen during the rollouts):
+			// the unrecorded attempt may have been cut there, and the
+			// duplicate is not this kill's.
 			if k := &cs.kills[i]; k.At >= q.Start && k.At <= q.End {
-				k.Duplicated++
+				if !a.rolloutCutDuring(q.Start, q.End) {
+					k.Duplicated++
+				}
 				return
 			}
 		}
@@ -271,6 +325,9 @@ func KillText(k KillReport) string {
 	s := fmt.Sprintf("+%.2fs SIGKILL %v (%s on node %d)", k.At.Seconds(), k.Replicas, k.Scope, k.Node)
 	if len(k.Replacements) > 0 {
 		s += fmt.Sprintf(", replaced by %v", k.Replacements)
+	}
+	if k.Rollout > 0 {
+		s += fmt.Sprintf(", during rollout %d", k.Rollout)
 	}
 	return s
 }

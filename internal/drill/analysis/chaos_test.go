@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -160,5 +161,124 @@ func TestAnalyzeRecordedChaosTraces(t *testing.T) {
 			}
 			checkInvariants(t, tr, r)
 		})
+	}
+}
+
+// TestAnalyzeRecordedKillsDuringRollout: runs whose kills hit while the
+// rollout ran (recorded with -args -record: TestChaosKillsDuringRollout,
+// and TestChaosFiveSeeds' naive seed 1, renamed). Each failure and loss
+// is tied to the kill that caused it, on its victim, and each of the
+// rollout's (the naive service's writes lost at its deleted replicas'
+// exit) to the rollout, on a replica it deleted: neither is taken for
+// the other although they happen at the same time.
+func TestAnalyzeRecordedKillsDuringRollout(t *testing.T) {
+	killCauses := map[string]bool{CauseChaosKill: true, CauseKilledInFlight: true, CauseDeadEndpoint: true,
+		CauseLostOnKill: true, CausePhantomOnKill: true}
+	tests := []struct {
+		trace  string
+		causes map[string]int64
+	}{
+		// lameduck, 3 replicas, no retries: kill 1 (an old replica) loses
+		// the writes it acknowledged in the 300ms before; requests
+		// still routed to it are refused.
+		{"ChaosKillsDuringRollout", map[string]int64{CauseChaosKill: 2, CauseDeadEndpoint: 2, CauseLostOnKill: 7}},
+		// naive, retries: the writes pending at the deleted replica's
+		// exit are the rollout's, those at the kills the kills'.
+		{"ChaosFiveSeeds-naive-seed1-during-rollout", map[string]int64{CauseChaosKill: 2, CauseLostOnKill: 29, CauseLostAtExit: 2}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.trace, func(t *testing.T) {
+			tr := load(t, tt.trace)
+			r := Analyze(tr)
+			if r.Verdict.Pass {
+				t.Errorf("verdict %q: want a failure", r.Verdict.Summary)
+			}
+			if got := causes(r); !reflect.DeepEqual(got, tt.causes) {
+				t.Errorf("causes %v, want %v", got, tt.causes)
+			}
+			if len(tr.Rollouts) != 1 || tr.Chaos == nil {
+				t.Fatalf("rollouts %+v, chaos %+v", tr.Rollouts, tr.Chaos)
+			}
+			ro, during := tr.Rollouts[0], 0
+			victims := map[string]bool{}
+			for _, k := range tr.Chaos.Kills {
+				if k.At > ro.Started && k.At < ro.Completed {
+					during++
+				}
+				for _, v := range k.Replicas {
+					victims[v] = true
+				}
+			}
+			for _, k := range r.Chaos.Kills {
+				if in := k.At > ro.Started && k.At < ro.Completed; in != (k.Rollout == 1) || in != strings.Contains(KillText(k), "during rollout 1") {
+					t.Errorf("kill %+v, %q: rollout %d", k, KillText(k), k.Rollout)
+				}
+			}
+			if during == 0 {
+				t.Fatalf("no kill between the rollout's start %v and completion %v: not a trace of a kill during a rollout", ro.Started, ro.Completed)
+			}
+			deleted := map[string]bool{}
+			for _, s := range tr.Steps {
+				if s.Action == trace.StepDelete {
+					deleted[s.Replica] = true
+				}
+			}
+			for _, c := range r.Causes {
+				for _, name := range c.Replicas {
+					if killCauses[c.Key] != victims[name] || (!killCauses[c.Key] && !deleted[name]) {
+						t.Errorf("cause %s on %s (killed %v, deleted by the rollout %v): attributed to the wrong event", c.Key, name, victims[name], deleted[name])
+					}
+				}
+			}
+			var lost, failed int64
+			for _, k := range r.Chaos.Kills {
+				lost += k.Lost
+				failed += k.Failed
+			}
+			if lost != causes(r)[CauseLostOnKill] || failed != causes(r)[CauseKilledInFlight]+causes(r)[CauseDeadEndpoint] {
+				t.Errorf("kill reports: %d lost, %d failed; causes %v", lost, failed, causes(r))
+			}
+			checkInvariants(t, tr, r)
+		})
+	}
+}
+
+// TestDuplicateNotTiedToKillWhenRolloutCutToo: a retried request applied
+// twice with no recorded attempt on the killed replica (net/http's own
+// re-send) is tied to the kill that happened while it was out, unless a
+// replica the rollout deleted also died abruptly then: the unrecorded
+// attempt may have been cut there, and the kill is not credited.
+func TestDuplicateNotTiedToKillWhenRolloutCutToo(t *testing.T) {
+	dupOnly := func() *trace.Trace {
+		tr := chaosTrace()
+		// x-1 without its recorded attempt.
+		tr.Requests[0].Retried = nil
+		return tr
+	}
+	r := Analyze(dupOnly())
+	if k := r.Chaos.Kills[0]; k.Duplicated != 1 {
+		t.Fatalf("kill %+v: want the duplicate tied to the kill during the request", k)
+	}
+	// r4, deleted by the rollout, dies on its SIGTERM at 2.1s, while
+	// x-1 is out.
+	withR4 := func(conn bool) *trace.Trace {
+		tr := dupOnly()
+		tr.Replicas = append(tr.Replicas, trace.Replica{Name: "r4", Revision: 0, Started: sec(0), Ready: sec(0.2),
+			Terminating: sec(1.5), SignalSent: sec(1.5), Exited: sec(2.1), ExitCode: -1, ExitSignal: "SIGTERM"})
+		if conn {
+			tr.Conns = append(tr.Conns, trace.Conn{ID: 5, Client: "127.0.0.1:5005", Replica: "r4", Outcome: trace.OutcomeForwarded,
+				Accepted: sec(1), Ended: sec(2.1), BackendClose: trace.CloseFIN, BackendClosed: sec(2.1)})
+		}
+		return tr
+	}
+	r = Analyze(withR4(true))
+	if k := r.Chaos.Kills[0]; k.Duplicated != 0 || causes(r)[CauseDupRetry] != 1 {
+		t.Fatalf("kill %+v, causes %v: want the duplicate a retry's, not tied to the kill (the deleted r4 died on SIGTERM meanwhile)", k, causes(r))
+	}
+	// Without a connection open there (deleted before it served), r4's
+	// death cut nothing: the kill is credited.
+	r = Analyze(withR4(false))
+	if k := r.Chaos.Kills[0]; k.Duplicated != 1 {
+		t.Fatalf("kill %+v: r4 carried no connection, the duplicate is the kill's", k)
 	}
 }
