@@ -122,7 +122,7 @@ func (r *runner) runChaos(ctx context.Context, start time.Duration) error {
 		return fmt.Errorf("the %s backend cannot kill replicas (--chaos)", r.be.Name())
 	}
 	// Its own stream, so that the kills do not shift the lag draws.
-	rng := rand.New(rand.NewPCG(r.cfg.Seed, r.cfg.Seed^0xc4a05c4a05))
+	rng := ChaosRand(r.cfg.Seed)
 	ct := &trace.Chaos{Spec: spec.String(), Scope: spec.Scope, WindowStart: start, WindowEnd: start + spec.window()}
 	r.mu.Lock()
 	r.chaos = ct
