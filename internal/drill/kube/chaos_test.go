@@ -247,3 +247,40 @@ func TestDeletionOfAKilledPod(t *testing.T) {
 		}
 	}
 }
+
+// TestRestartAfterTheDeletion: recorded on the cluster (crashsafe demo,
+// node kill, seed 2): the kubelet restarted a killed container although
+// the rollout had deleted the pod meanwhile, then stopped that instance
+// (preStop drain, exit 0). The restarted instance is a deleted replica
+// that shut down cleanly, not a crash.
+func TestRestartAfterTheDeletion(t *testing.T) {
+	t0 := at(0)
+	rec := NewRecorder(t0)
+	rec.Add(Event{At: t0, Kind: EventPodCreated, Pod: "p"})
+	rec.NewRevision()
+	rec.Kill("p", t0.Add(6520*time.Millisecond))
+	rec.Add(Event{At: t0.Add(7550 * time.Millisecond), Kind: EventContainerExited, Pod: "p", Container: "c", ExitCode: 137, Signal: "SIGKILL"})
+	rec.Add(Event{At: t0.Add(7600 * time.Millisecond), Kind: EventPodDeleting, Pod: "p"})
+	rec.Add(Event{At: t0.Add(8610 * time.Millisecond), Kind: EventContainerRestarted, Pod: "p", Container: "c", Restarts: 1})
+	rec.Add(Event{At: t0.Add(11750 * time.Millisecond), Kind: EventContainerExited, Pod: "p", Container: "c", Detail: "Completed"})
+	var tr trace.Trace
+	rec.Fill(&tr)
+	if len(tr.Replicas) != 2 {
+		t.Fatalf("replicas %+v", tr.Replicas)
+	}
+	killed, next := tr.Replicas[0], tr.Replicas[1]
+	if !killed.Unexpected || killed.Terminating != 0 || killed.Exited != 6520*time.Millisecond {
+		t.Errorf("killed instance %+v", killed)
+	}
+	if next.Name != "p#1" || next.Unexpected || next.Terminating != 8610*time.Millisecond || next.Exited != 11750*time.Millisecond || next.ExitCode != 0 {
+		t.Errorf("restarted instance %+v: want terminating from its start, a clean exit, not unexpected", next)
+	}
+	res := analysis.Analyze(&trace.Trace{Schema: trace.SchemaVersion, Epoch: t0, Backend: "kube", Replicas: tr.Replicas, Events: tr.Events, Steps: tr.Steps,
+		LoadStop: 12 * time.Second, End: 13 * time.Second, Rollouts: []trace.Rollout{{Started: time.Second, Completed: 12 * time.Second}},
+		Chaos: &trace.Chaos{Scope: trace.ChaosReplica, WindowEnd: 10 * time.Second, Kills: []trace.Kill{{At: 6520 * time.Millisecond, Replicas: []string{"p"}, Replacements: []string{"p#1"}}}}})
+	for _, c := range res.Causes {
+		if c.Key == analysis.CauseCrashed {
+			t.Errorf("causes %+v: the restarted instance is not a crash", res.Causes)
+		}
+	}
+}

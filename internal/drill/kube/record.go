@@ -58,13 +58,17 @@ type Recorder struct {
 	cur  map[string]string
 	incs map[string][]string
 	pods []string // pod names in first-seen order
+	// deleted is when each pod's deletion was seen: an instance that
+	// starts after it (the kubelet restarted a killed container before
+	// the deletion reached it) is terminating from its start.
+	deleted map[string]time.Duration
 }
 
 // NewRecorder returns a recorder whose time zero is epoch. Pods first seen
 // before NewRevision is called are revision 0 (the old template).
 func NewRecorder(epoch time.Time) *Recorder {
 	return &Recorder{Epoch: epoch, replicas: map[string]*trace.Replica{}, ep: map[string]trace.View{},
-		cur: map[string]string{}, incs: map[string][]string{}}
+		cur: map[string]string{}, incs: map[string][]string{}, deleted: map[string]time.Duration{}}
 }
 
 // NewRevision marks the trigger of a rollout: pods first seen from now on
@@ -128,6 +132,14 @@ func (r *Recorder) restarted(pod string, restarts int32, at time.Duration, detai
 		old.Unexpected = old.Terminating == 0
 	}
 	rp := &trace.Replica{Name: name, Revision: old.Revision, Started: at, ProbeKind: "kubelet"}
+	if _, ok := r.deleted[pod]; ok {
+		// Restarted although the pod is being deleted: the kubelet stops
+		// this instance next (preStop, then the stop signal).
+		rp.Terminating = at
+		if r.SignalAtDeletion {
+			rp.SignalSent, rp.Signal = at, r.StopSignal
+		}
+	}
 	r.replicas[name] = rp
 	r.order = append(r.order, name)
 	r.cur[pod] = name
@@ -220,6 +232,9 @@ func (r *Recorder) Add(e Event) {
 		ev.Kind = trace.EventUnready
 	case EventPodDeleting:
 		rp := r.replica(e.Pod, at)
+		if _, ok := r.deleted[e.Pod]; !ok {
+			r.deleted[e.Pod] = at
+		}
 		switch {
 		case rp.Exited != 0 && rp.Exited <= at && rp.Unexpected:
 			// A deletion of a pod whose container was already dead (a
