@@ -187,40 +187,26 @@ func (r *runner) kill(ctx context.Context, ch backend.Chaos, rng *rand.Rand, n i
 	return repl, err
 }
 
-// victims picks what one kill takes: a ready replica that is not being
-// deleted (any running one when none is ready), or every running replica
-// of that replica's node group.
+// victims picks what one kill takes (backend.Victims) among the replicas
+// that run and are not being deleted, in start order, and returns the
+// node group of the pick.
 func (r *runner) victims(ch backend.Chaos, rng *rand.Rand) ([]string, int) {
-	var live, ready []string
+	var live []backend.State
 	for _, s := range r.be.Replicas() {
 		if !s.Exited && !s.Terminating {
-			live = append(live, s.Name)
-			if s.Ready {
-				ready = append(ready, s.Name)
-			}
+			live = append(live, s)
 		}
 	}
-	if len(live) == 0 {
+	picked := backend.Victims(live, func(s backend.State) bool { return s.Ready },
+		func(s backend.State) int { return ch.NodeOf(s.Name) }, r.cfg.Chaos.Scope, rng)
+	if len(picked) == 0 {
 		return nil, -1
 	}
-	// A replica in service when there is one: a kill of a replacement
-	// that is not ready yet would test nothing.
-	from := ready
-	if len(from) == 0 {
-		from = live
+	names := make([]string, len(picked))
+	for i, s := range picked {
+		names[i] = s.Name
 	}
-	pick := from[rng.IntN(len(from))]
-	node := ch.NodeOf(pick)
-	if r.cfg.Chaos.Scope != trace.ChaosNode {
-		return []string{pick}, node
-	}
-	var group []string
-	for _, name := range live {
-		if ch.NodeOf(name) == node {
-			group = append(group, name)
-		}
-	}
-	return group, node
+	return names, ch.NodeOf(names[0])
 }
 
 // chaosErrors checks the --chaos and --retry settings.

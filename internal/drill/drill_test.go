@@ -108,21 +108,10 @@ func smallDrill(t *testing.T, name string, argv ...string) Config {
 // default, which would leave nothing for the increments).
 var lameduckEnv = []string{"LAMEDUCK_FLUSH_TIMEOUT=500ms", "LAMEDUCK_CLOSE_TIMEOUT=500ms"}
 
+// runDrill runs one drill (runDrillTrace) and returns its analysis.
 func runDrill(t *testing.T, cfg Config) *analysis.Result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	tr, err := Run(ctx, cfg)
-	if err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	saveTrace(t, tr)
-	res := analysis.Analyze(tr)
-	t.Cleanup(func() {
-		if t.Failed() || testing.Verbose() {
-			t.Log("\n" + reportText(res))
-		}
-	})
+	_, res := runDrillTrace(t, cfg)
 	return res
 }
 

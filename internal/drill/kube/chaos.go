@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/tools/remotecommand"
 
 	"github.com/lameduck-dev/lameduck/internal/chaoskill"
+	"github.com/lameduck-dev/lameduck/internal/drill/backend"
 	"github.com/lameduck-dev/lameduck/internal/drill/trace"
 )
 
@@ -282,42 +283,21 @@ func (ch *chaos) victims(ctx context.Context) ([]corev1.Pod, error) {
 	return PickVictims(list.Items, ch.spec.Scope, ch.spec.Rand), nil
 }
 
-// PickVictims picks what one kill takes among pods: a ready pod that is
-// not being deleted (any running one when none is ready; a kill of a pod
-// still starting would test nothing), drawn with rng from the candidates
-// sorted by name; for node scope, every running, not deleted pod on that
-// pod's node. Nil when no pod runs.
+// PickVictims picks what one kill takes among pods with the local drill's
+// rule (backend.Victims): the candidates are the running pods with a
+// running container that are not being deleted, sorted by name; a ready
+// one is drawn with rng, and node scope takes every candidate on its node.
+// Nil when no pod runs.
 func PickVictims(pods []corev1.Pod, scope string, rng *rand.Rand) []corev1.Pod {
-	var live, ready []corev1.Pod
+	var live []corev1.Pod
 	for _, p := range pods {
-		if p.DeletionTimestamp != nil || p.Status.Phase != corev1.PodRunning || len(runningContainers(&p)) == 0 {
-			continue
-		}
-		live = append(live, p)
-		if podReady(&p) {
-			ready = append(ready, p)
+		if p.DeletionTimestamp == nil && p.Status.Phase == corev1.PodRunning && len(runningContainers(&p)) > 0 {
+			live = append(live, p)
 		}
 	}
 	sort.Slice(live, func(i, j int) bool { return live[i].Name < live[j].Name })
-	sort.Slice(ready, func(i, j int) bool { return ready[i].Name < ready[j].Name })
-	from := ready
-	if len(from) == 0 {
-		from = live
-	}
-	if len(from) == 0 {
-		return nil
-	}
-	pick := from[rng.IntN(len(from))]
-	if scope != trace.ChaosNode {
-		return []corev1.Pod{pick}
-	}
-	var group []corev1.Pod
-	for _, p := range live {
-		if p.Spec.NodeName == pick.Spec.NodeName {
-			group = append(group, p)
-		}
-	}
-	return group
+	return backend.Victims(live, func(p corev1.Pod) bool { return podReady(&p) },
+		func(p corev1.Pod) string { return p.Spec.NodeName }, scope, rng)
 }
 
 // runningContainers returns the IDs of the pod's running containers.
