@@ -32,6 +32,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/lameduck-dev/lameduck/internal/drill/trace"
 )
 
 // Endpoint is the state of one backend, as an EndpointSlice carries it.
@@ -44,19 +46,19 @@ type Endpoint struct {
 	Removed     bool   `json:"removed"` // gone from the endpoint set
 }
 
-// Outcome of forwarding one client connection.
+// Outcome of forwarding one client connection: the trace's values.
 const (
-	OutcomeForwarded  = "forwarded"   // dialed the backend; bytes flowed
-	OutcomeRefused    = "refused"     // backend not listening: client reset
-	OutcomeNoEndpoint = "no-endpoint" // the node's view was empty: client reset
-	OutcomeDialError  = "dial-error"  // any other dial failure: client reset
+	OutcomeForwarded  = trace.OutcomeForwarded  // dialed the backend; bytes flowed
+	OutcomeRefused    = trace.OutcomeRefused    // backend not listening: client reset
+	OutcomeNoEndpoint = trace.OutcomeNoEndpoint // the node's view was empty: client reset
+	OutcomeDialError  = trace.OutcomeDialError  // any other dial failure: client reset
 )
 
-// Close kinds seen on one side of a forwarded connection.
+// Close kinds seen on one side of a forwarded connection: the trace's values.
 const (
-	CloseFIN   = "fin"
-	CloseReset = "reset"
-	CloseError = "error"
+	CloseFIN   = trace.CloseFIN
+	CloseReset = trace.CloseReset
+	CloseError = trace.CloseError
 )
 
 // ConnRecord describes one client connection through the balancer.

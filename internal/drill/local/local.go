@@ -212,17 +212,8 @@ func (b *Backend) Record(tr *trace.Trace) {
 		return t.Sub(epoch)
 	}
 	for _, p := range b.all() {
-		lc := p.Lifecycle()
-		r := trace.Replica{
-			Name: lc.Name, Revision: lc.Revision, Port: lc.Port, AdminPort: lc.AdminPort, PID: lc.PID,
-			Started: lc.Started, Ready: lc.Ready, Available: lc.Available, Terminating: lc.Terminating,
-			PreStopDone: lc.PreStopDone, SignalSent: lc.SignalSent, Signal: lc.Signal, Killed: lc.Killed,
-			Exited: lc.Exited, ExitCode: lc.ExitCode, ExitSignal: lc.ExitSignal, Unexpected: lc.Unexpected,
-			StoppedAtEnd: lc.StoppedAtEnd, ProbeKind: b.opts.Probe.Kind, Output: lc.OutputTail,
-		}
-		for _, pr := range lc.TermProbes {
-			r.TermProbes = append(r.TermProbes, trace.Probe{At: pr.At, Status: pr.Status, Err: pr.Err})
-		}
+		r := p.Lifecycle()
+		r.ProbeKind = b.opts.Probe.Kind
 		tr.Replicas = append(tr.Replicas, r)
 	}
 	for _, c := range b.bal.Conns() {
@@ -309,7 +300,7 @@ func DetectReadiness(ctx context.Context, argv []string, env func(port, admin in
 		}
 		if exited {
 			lc := p.Lifecycle()
-			return probe, false, "", fmt.Errorf("the command exited at start-up (%s) before it listened on PORT; its output ends with:\n%s", exitText(lc), lc.OutputTail)
+			return probe, false, "", fmt.Errorf("the command exited at start-up (%s) before it listened on PORT; its output ends with:\n%s", exitText(lc), lc.Output)
 		}
 		select {
 		case <-ctx.Done():

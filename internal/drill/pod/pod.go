@@ -43,6 +43,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/lameduck-dev/lameduck/internal/drill/trace"
 )
 
 // Probe describes the readiness probe.
@@ -117,37 +119,15 @@ const (
 	EventProbe       = "probe" // readiness result while terminating
 )
 
-// ProbeResult is one readiness probe made while the replica was terminating.
-type ProbeResult struct {
-	At     time.Duration `json:"at"`
-	Status int           `json:"status,omitempty"` // HTTP status, 0 when no answer
-	Err    string        `json:"error,omitempty"`
-}
+// ProbeResult is one readiness probe made while the replica was
+// terminating: the trace's own type, so a Lifecycle goes into the trace
+// as it is.
+type ProbeResult = trace.Probe
 
-// Lifecycle is what happened to a replica; zero durations mean "did not
-// happen". Times are since Spec.Epoch.
-type Lifecycle struct {
-	Name         string        `json:"name"`
-	Revision     int           `json:"revision"`
-	Port         int           `json:"port"`
-	AdminPort    int           `json:"admin_port"`
-	PID          int           `json:"pid"`
-	Started      time.Duration `json:"started"`
-	Ready        time.Duration `json:"ready,omitempty"`
-	Available    time.Duration `json:"available,omitempty"`
-	Terminating  time.Duration `json:"terminating,omitempty"`
-	PreStopDone  time.Duration `json:"prestop_done,omitempty"`
-	SignalSent   time.Duration `json:"signal_sent,omitempty"`
-	Signal       string        `json:"signal,omitempty"`
-	Killed       time.Duration `json:"sigkill,omitempty"`
-	Exited       time.Duration `json:"exited,omitempty"`
-	ExitCode     int           `json:"exit_code"` // -1 when killed by a signal
-	ExitSignal   string        `json:"exit_signal,omitempty"`
-	Unexpected   bool          `json:"unexpected_exit,omitempty"` // exited before deletion
-	StoppedAtEnd bool          `json:"stopped_at_end,omitempty"`  // still running when the drill ended
-	TermProbes   []ProbeResult `json:"terminating_probes,omitempty"`
-	OutputTail   string        `json:"output_tail,omitempty"`
-}
+// Lifecycle is what happened to a replica (trace.Replica: zero durations
+// mean "did not happen"; times are since Spec.Epoch). The pod fills every
+// field but ProbeKind, which the backend that probes it sets.
+type Lifecycle = trace.Replica
 
 // Pod is a running replica.
 type Pod struct {
@@ -297,7 +277,7 @@ func (p *Pod) Lifecycle() Lifecycle {
 	lc := p.lc
 	lc.TermProbes = append([]ProbeResult(nil), p.lc.TermProbes...)
 	// The output is copied apart from the exit: take its latest tail.
-	lc.OutputTail = p.out.String()
+	lc.Output = p.out.String()
 	return lc
 }
 

@@ -215,8 +215,8 @@ while :; do sleep 0.05; done`, marker)
 	if lc.Exited < lc.SignalSent {
 		t.Fatalf("exited at %v, before the signal at %v", lc.Exited, lc.SignalSent)
 	}
-	if !strings.Contains(lc.OutputTail, "serving\n") || !strings.Contains(lc.OutputTail, "bye\n") {
-		t.Fatalf("output %q: want both lines", lc.OutputTail)
+	if !strings.Contains(lc.Output, "serving\n") || !strings.Contains(lc.Output, "bye\n") {
+		t.Fatalf("output %q: want both lines", lc.Output)
 	}
 	// The detached process died with the replica, as in a container.
 	if pids, _ := markedProcs(t, marker); len(pids) != 0 {
@@ -245,7 +245,7 @@ func TestExitStatusReported(t *testing.T) {
 		onChange := func(p *Pod) {
 			if _, _, _, _, exited := p.State(); exited {
 				mu.Lock()
-				tailAtExit = p.Lifecycle().OutputTail
+				tailAtExit = p.Lifecycle().Output
 				mu.Unlock()
 			}
 		}
