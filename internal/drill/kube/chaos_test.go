@@ -284,3 +284,38 @@ func TestRestartAfterTheDeletion(t *testing.T) {
 		}
 	}
 }
+
+// TestOneExitPerKilledContainer: whichever versions of a killed pod the
+// watch delivers (the terminated state, a waiting one with the exit as
+// lastState, the restarted one), the exit is reported once and the restart
+// once.
+func TestOneExitPerKilledContainer(t *testing.T) {
+	id := "containerd://" + strings.Repeat("1", 64)
+	exit := &corev1.ContainerStateTerminated{ContainerID: id, ExitCode: 137, Reason: "Error"}
+	version := func(count int32, state corev1.ContainerState, last *corev1.ContainerStateTerminated) *corev1.Pod {
+		p := runningPod("p", "n", false)
+		cs := &p.Status.ContainerStatuses[0]
+		cs.RestartCount, cs.State = count, state
+		cs.LastTerminationState = corev1.ContainerState{Terminated: last}
+		return &p
+	}
+	running := corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}
+	waiting := corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}}
+	for name, seq := range map[string][]*corev1.Pod{
+		"terminated, waiting, running": {version(0, running, nil), version(0, corev1.ContainerState{Terminated: exit}, nil), version(0, waiting, exit), version(1, running, exit)},
+		"waiting, running":             {version(0, running, nil), version(0, waiting, exit), version(1, running, exit)},
+		"running again at once":        {version(0, running, nil), version(1, running, exit)},
+	} {
+		var got []string
+		for i := 1; i < len(seq); i++ {
+			for _, e := range PodEvents(at(i), seq[i-1], seq[i]) {
+				if e.Kind == EventContainerExited || e.Kind == EventContainerRestarted {
+					got = append(got, e.Kind)
+				}
+			}
+		}
+		if want := []string{EventContainerExited, EventContainerRestarted}; !slices.Equal(got, want) {
+			t.Errorf("%s: %v, want %v", name, got, want)
+		}
+	}
+}

@@ -220,26 +220,31 @@ func PodEvents(at time.Time, old, cur *corev1.Pod) (out []Event) {
 	before := terminated(old)
 	names := make([]string, 0)
 	after := terminated(cur)
-	// A container that restarted between two versions shows its exit
-	// only as lastState: report that exit too, unless it was seen.
+	// An exit the watch did not see as the state shows later only as
+	// lastState (the container was restarted, or is waiting to be):
+	// report it once, when it first appears. A rise of the restart count
+	// is a restart in place.
 	var restarts []Event
 	oldCount := map[string]int32{}
+	oldLast := map[string]string{} // the exit old already showed as lastState
 	if old != nil {
 		for _, cs := range old.Status.ContainerStatuses {
 			oldCount[cs.Name] = cs.RestartCount
+			if t := cs.LastTerminationState.Terminated; t != nil {
+				oldLast[cs.Name] = t.ContainerID
+			}
 		}
 	}
 	for _, cs := range cur.Status.ContainerStatuses {
-		n, ok := oldCount[cs.Name]
-		if !ok || cs.RestartCount <= n {
-			continue
-		}
-		if t := cs.LastTerminationState.Terminated; t != nil {
-			if _, seen := after[cs.Name]; !seen {
-				if b, ok := before[cs.Name]; !ok || b.ContainerID != t.ContainerID {
-					after[cs.Name] = t
-				}
+		n, known := oldCount[cs.Name]
+		if t := cs.LastTerminationState.Terminated; t != nil && known && oldLast[cs.Name] != t.ContainerID {
+			_, shown := after[cs.Name]
+			if b, ok := before[cs.Name]; !shown && (!ok || b.ContainerID != t.ContainerID) {
+				after[cs.Name] = t
 			}
+		}
+		if !known || cs.RestartCount <= n {
+			continue
 		}
 		e := ev
 		e.Kind, e.Container, e.Restarts = EventContainerRestarted, cs.Name, cs.RestartCount
