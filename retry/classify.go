@@ -81,8 +81,33 @@ const (
 
 // classify says whether err, returned before any response byte arrived,
 // is a retryable transport failure.
+// The Transport only asks while the request's context is live, so a dial
+// timeout here is the Dialer's own (its Timeout or Deadline), not the
+// request's deadline.
 func classify(err error) Reason {
-	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return ReasonNone
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		var dns *net.DNSError
+		switch {
+		case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET):
+			// Nothing was sent: the connection was refused, or reset
+			// before it was established (an L4 proxy in front of a
+			// dead endpoint accepts, then resets).
+			return ReasonUnprocessed
+		case op.Timeout() && !errors.As(err, &dns):
+			// The handshake never completed, so nothing was sent:
+			// SYNs dropped, as kube-proxy's REJECT does once the
+			// kernel's ICMP rate limit is spent (one per second per
+			// client after a burst of six) while a Service has no
+			// ready endpoint.
+			return ReasonUnprocessed
+		}
+		return ReasonNone // DNS, TLS: not a peer that went away
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
 		return ReasonNone
 	}
 	var se h2StreamError
@@ -91,16 +116,6 @@ func classify(err error) Reason {
 			return ReasonUnprocessed
 		}
 		return ReasonNone // the server reset the stream on purpose
-	}
-	var op *net.OpError
-	if errors.As(err, &op) && op.Op == "dial" {
-		if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) {
-			// Nothing was sent: the connection was refused, or reset
-			// before it was established (an L4 proxy in front of a
-			// dead endpoint accepts, then resets).
-			return ReasonUnprocessed
-		}
-		return ReasonNone // DNS, TLS, timeout: not a peer that went away
 	}
 	for e := err; e != nil; e = errors.Unwrap(e) {
 		msg := e.Error()

@@ -25,22 +25,27 @@
 //     have processed the request: that is why only idempotent or keyed
 //     requests are retried.
 //   - The request was certainly not processed: the dial was refused
-//     (ECONNREFUSED: nothing was sent) or reset before the connection was
+//     (ECONNREFUSED: nothing was sent), reset before the connection was
 //     established (ECONNRESET while dialing: an L4 proxy in front of a dead
-//     endpoint accepts, then resets), or an HTTP/2 server refused the
-//     stream (REFUSED_STREAM, or a GOAWAY whose last stream ID is below
-//     ours). Reason: ReasonUnprocessed. Even so, a non-idempotent request
-//     without a key is not retried: the rule stays one sentence long.
+//     endpoint accepts, then resets) or timed out on the Dialer's own Timeout
+//     (the SYNs went unanswered: on Kubernetes, kube-proxy REJECTs connections
+//     to a Service with no ready endpoint, but the kernel rate-limits the ICMP
+//     answers to one a second per client after a burst of six, so most such
+//     dials hang; give the Dialer a connect timeout well below the request's
+//     budget), or an HTTP/2 server refused the stream (REFUSED_STREAM, or a
+//     GOAWAY whose last stream ID is below ours). Reason: ReasonUnprocessed.
+//     Even so, a non-idempotent request without a key is not retried: the rule
+//     stays one sentence long.
 //   - The server answered 503 Service Unavailable with a valid Retry-After
 //     (delay-seconds or HTTP-date) of at most MaxRetryAfter: the Transport
 //     waits at least that long. lameduck servers answer this way to a
 //     request that reaches them after they stopped accepting. A 503
 //     without Retry-After is returned as it is. Reason: ReasonRetryAfter.
 //
-// Anything else (a timeout, a TLS or DNS error, a stream reset on purpose,
-// any other status, a failure after the first response byte, an error
-// while reading the response body after RoundTrip returned) goes to the
-// caller unchanged.
+// Anything else (a timeout of the request's own deadline, a TLS or DNS
+// error, a stream reset on purpose, any other status, a failure after the
+// first response byte, an error while reading the response body after
+// RoundTrip returned) goes to the caller unchanged.
 //
 // # Bounds
 //

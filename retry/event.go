@@ -18,9 +18,10 @@ const (
 	// server may have received and processed the request.
 	ReasonConnectionLost
 	// ReasonUnprocessed: the request was certainly not processed: the dial
-	// was refused (nothing was sent), or an HTTP/2 server refused the
-	// stream (REFUSED_STREAM, or GOAWAY with a last stream ID below it)
-	// and net/http's own HTTP/2 retries did not get it through.
+	// was refused, reset or timed out (nothing was sent), or an HTTP/2
+	// server refused the stream (REFUSED_STREAM, or GOAWAY with a last
+	// stream ID below it) and net/http's own HTTP/2 retries did not get it
+	// through.
 	ReasonUnprocessed
 	// ReasonRetryAfter: the server answered 503 with a valid Retry-After.
 	ReasonRetryAfter

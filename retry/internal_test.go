@@ -76,7 +76,8 @@ func TestClassify(t *testing.T) {
 		{opErr("dial", syscall.ECONNRESET), ReasonUnprocessed},
 		{errors.New("http2: Transport received GOAWAY from server ErrCode:ENHANCE_YOUR_CALM"), ReasonUnprocessed},
 		{errors.New("http2: Transport received Server's graceful shutdown GOAWAY"), ReasonUnprocessed},
-		{opErr("dial", syscall.ETIMEDOUT), ReasonNone},
+		{opErr("dial", syscall.ETIMEDOUT), ReasonUnprocessed}, // the kernel's SYN retries ran out
+		{&net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "i/o timeout", Name: "x", IsTimeout: true}}, ReasonNone},
 		{&net.DNSError{Err: "no such host", Name: "x"}, ReasonNone},
 		{context.Canceled, ReasonNone},
 		{fmt.Errorf("x: %w", context.DeadlineExceeded), ReasonNone},

@@ -168,7 +168,7 @@ error (command not found, store unreachable, replicas that never get ready).` + 
 	fl.StringVar(&f.path, "path", drill.DefaultPath, "request path")
 	fl.StringVar(&f.body, "body", "", "request body")
 	fl.StringArrayVar(&f.headers, "header", nil, "request header \"Name: value\" (repeatable)")
-	fl.Var(secs(&f.timeout, drill.DefaultTimeout), "timeout", "request timeout")
+	fl.Var(secs(&f.timeout, drill.DefaultTimeout), "timeout", "request timeout; with --retry the whole request's budget, retries included (then 15s unless given)")
 	fl.IntVar(&f.workers, "workers", drill.DefaultWorkers, "maximum concurrent requests (and connections)")
 	fl.IntVar(&f.clients, "clients", drill.DefaultClients, "independent keep-alive clients the load is spread over (round-robin)")
 	fl.StringVar(&f.redis, "redis", "", "Redis address (default: an embedded store in the drill's process)")
@@ -276,6 +276,9 @@ func baseConfig(f *drillFlags) (drill.Config, error) {
 }
 
 func runDrill(ctx context.Context, cmd *cobra.Command, f *drillFlags, args []string) error {
+	if err := retryBudget(cmd, f); err != nil {
+		return err
+	}
 	if f.kube.on {
 		return runKubeDrill(ctx, cmd, f, args)
 	}

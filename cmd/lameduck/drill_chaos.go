@@ -5,7 +5,9 @@ import (
 	"time"
 
 	"github.com/lameduck-dev/lameduck/internal/drill"
+	"github.com/lameduck-dev/lameduck/internal/drill/loadretry"
 	"github.com/lameduck-dev/lameduck/internal/drill/trace"
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
 
@@ -15,6 +17,16 @@ func chaosFlags(fl *pflag.FlagSet, f *drillFlags) {
 	fl.StringVar(&f.chaosScope, "chaos-scope", trace.ChaosReplica, "--chaos kills one replica (replica) or every replica of one node group (node; replicas are spread over --nodes)")
 	fl.Var(secs(&f.chaosWindow, drill.DefaultChaosWindow), "chaos-window", "how long the chaos window lasts, from the first rollout's trigger: the kill moments are drawn over it (it may outlast the rollouts)")
 	fl.BoolVar(&f.retry, "retry", false, "--protocol http: the load re-sends a failed request with its request id as Idempotency-Key, with backoff and honouring Retry-After (the retry package's policy)")
+}
+
+// retryBudget gives --timeout its --retry default when it was not set:
+// with --retry it is the whole request's budget, retries included, and
+// must outlast a killed replica's restart and readiness.
+func retryBudget(cmd *cobra.Command, f *drillFlags) error {
+	if f.retry && !cmd.Flags().Changed("timeout") {
+		return cmd.Flags().Set("timeout", loadretry.DefaultBudget.String())
+	}
+	return nil
 }
 
 // chaosConfig checks the chaos and retry flags and sets them on cfg.

@@ -5,9 +5,6 @@ import (
 	"testing"
 
 	"go.uber.org/goleak"
-
-	"github.com/lameduck-dev/lameduck/internal/drill"
-	"github.com/lameduck-dev/lameduck/internal/drill/kube/podload"
 )
 
 // TestDrillKubeUsage: --kube's refusals (exit 2, naming the flag) and
@@ -108,9 +105,5 @@ func TestDrillKubeRetry(t *testing.T) {
 	}
 	if code, stdout, _ := runCLI(t, "", "drill", "--kube", "--help"); code != 0 || !strings.Contains(stdout, "--retry works on a cluster") {
 		t.Errorf("--kube --help does not explain --retry on a cluster:\n%s", stdout)
-	}
-	if podload.RetryAttempts != drill.RetryAttempts || podload.RetryBaseBackoff != drill.RetryBaseBackoff || podload.RetryMaxBackoff != drill.RetryMaxBackoff {
-		t.Errorf("the load pod's retry policy (%d attempts, %v..%v) differs from the local drill's (%d, %v..%v)",
-			podload.RetryAttempts, podload.RetryBaseBackoff, podload.RetryMaxBackoff, drill.RetryAttempts, drill.RetryBaseBackoff, drill.RetryMaxBackoff)
 	}
 }

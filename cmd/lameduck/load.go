@@ -30,9 +30,10 @@ spread over --clients independent keep-alive pools.
 With --retry (what 'lameduck drill --kube --retry' passes) each request also
 carries its id as Idempotency-Key ("<X-Request-Id>", an sf-string) and goes
 through the retry package's Transport, as the local drill's --retry: a
-connection lost before any response byte, a refused dial and 503 +
-Retry-After are retried with full-jitter backoff (100ms doubling up to 1s, at
-most 10 attempts, all within --timeout). Every failed attempt is kept in the
+connection lost before any response byte, a refused or timed-out dial (the
+dial timeout is 1s, so a dial whose SYNs go unanswered is made again) and
+503 + Retry-After are retried with full-jitter backoff (100ms doubling up to
+1s) until --timeout, the whole request's budget, runs out. Every failed attempt is kept in the
 request's line ("attempts": start, latency, status or error and its class,
 local address, connection number, X-Lameduck-Pod, the policy's reason), and
 the summary counts the requests retried and their failed attempts. Use it only
@@ -76,6 +77,6 @@ flags.`,
 	f.DurationVar(&spec.Timeout, "timeout", 2*time.Second, "per-request timeout")
 	f.IntVar(&spec.Clients, "clients", 4, "independent keep-alive connection pools (1..256)")
 	f.StringVar(&spec.RunID, "run-id", "load", "prefix of the X-Request-Id values")
-	f.BoolVar(&spec.Retry, "retry", false, "send each request's id as Idempotency-Key and retry a lost connection, a refused dial or 503 + Retry-After (at most 10 attempts within --timeout), recording every attempt")
+	f.BoolVar(&spec.Retry, "retry", false, "send each request's id as Idempotency-Key and retry a lost connection, a refused or timed-out dial (1s dial timeout) or 503 + Retry-After within --timeout, recording every attempt")
 	return cmd
 }

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/lameduck-dev/lameduck/internal/drill/loadretry"
 	"github.com/lameduck-dev/lameduck/internal/drill/trace"
 	"github.com/lameduck-dev/lameduck/retry"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
@@ -122,7 +123,7 @@ func startLoad(spec loadSpec) *load {
 	workers := max(spec.Workers, 1)
 	tr := &tracingTransport{info: make(map[uint64]*connInfo)}
 	for range max(spec.Clients, 1) {
-		dialer := &net.Dialer{Timeout: spec.Timeout, KeepAlive: 30 * time.Second}
+		dialer := &net.Dialer{Timeout: loadretry.DialTimeout(spec.Retry, spec.Timeout), KeepAlive: 30 * time.Second}
 		tr.clients = append(tr.clients, &http.Transport{
 			DialContext:         dialer.DialContext,
 			MaxIdleConns:        workers,

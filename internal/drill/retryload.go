@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lameduck-dev/lameduck/internal/drill/loadretry"
 	"github.com/lameduck-dev/lameduck/internal/drill/trace"
 	"github.com/lameduck-dev/lameduck/retry"
 )
@@ -19,6 +20,7 @@ type retryLog struct {
 
 	mu       sync.Mutex
 	attempts map[uint64][]attemptRec
+	gaveUp   map[uint64]string // why the policy stopped retrying (loadretry.GaveUp)
 }
 
 type attemptRec struct {
@@ -29,40 +31,24 @@ type attemptRec struct {
 	reason     string
 }
 
-// The load's retry policy: more attempts and longer waits than the retry
-// package's defaults, so that the retries outlast the endpoint propagation
-// lag of the kube-proxy profile (up to 2s) during which a balancer node
-// still routes to a killed replica. The time budget is the request
-// timeout.
-const (
-	RetryAttempts    = 10
-	RetryBaseBackoff = 100 * time.Millisecond
-	RetryMaxBackoff  = time.Second
-)
-
-// newRetryTransport returns the load's transport with retries: the retry
-// package's policy (idempotent methods or an Idempotency-Key, connection
-// lost before the first response byte, refused, 503 + Retry-After; full
-// jitter; RetryAttempts attempts within the request timeout) on top of tr.
+// newRetryTransport returns the load's transport with retries: the
+// drill's policy (loadretry: idempotent methods or an Idempotency-Key,
+// connection lost before the first response byte, refused, 503 +
+// Retry-After; full jitter; within the request timeout) on top of tr.
 func newRetryTransport(tr *tracingTransport, timeout time.Duration) (http.RoundTripper, *retryLog) {
-	lg := &retryLog{tr: tr, attempts: map[uint64][]attemptRec{}}
-	rt := retry.New(lg, retry.Options{
-		MaxAttempts: RetryAttempts,
-		BaseBackoff: RetryBaseBackoff,
-		MaxBackoff:  RetryMaxBackoff,
-		MaxElapsed:  timeout,
-		Observer: func(ev retry.Event) {
-			if ev.GiveUp != nil {
-				return
-			}
-			seq := seqOf(ev.Request)
-			lg.mu.Lock()
-			if a := lg.attempts[seq]; ev.Attempt <= len(a) {
-				a[ev.Attempt-1].reason = ev.Reason.String()
-			}
-			lg.mu.Unlock()
-		},
-	})
+	lg := &retryLog{tr: tr, attempts: map[uint64][]attemptRec{}, gaveUp: map[uint64]string{}}
+	rt := retry.New(lg, loadretry.Options(timeout, func(ev retry.Event) {
+		seq := seqOf(ev.Request)
+		lg.mu.Lock()
+		defer lg.mu.Unlock()
+		if ev.GiveUp != nil {
+			lg.gaveUp[seq] = loadretry.GaveUp(ev.GiveUp)
+			return
+		}
+		if a := lg.attempts[seq]; ev.Attempt <= len(a) {
+			a[ev.Attempt-1].reason = ev.Reason.String()
+		}
+	}))
 	return rt, lg
 }
 
@@ -103,6 +89,7 @@ func (l *retryLog) attach(reqs []trace.Request, epoch time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for i := range reqs {
+		reqs[i].GaveUp = l.gaveUp[reqs[i].Seq]
 		as := l.attempts[reqs[i].Seq]
 		for _, a := range as[:max(len(as)-1, 0)] {
 			q := request{Start: a.start, Latency: a.end.Sub(a.start), Code: a.code, errv: a.err, Local: a.local}

@@ -508,7 +508,13 @@ func lastLine(s string) string {
 
 func (a *analyzer) measures() Measures {
 	s := a.tr.Settings
-	m := Measures{Lag: max(a.res.MaxLag, s.LagMax), LongestOK: a.longestOK, Longest: a.longest, PreStop: s.PreStopSleep, Grace: s.Grace, Signal: s.StopSignal, Lameduck: s.Lameduck}
+	m := Measures{Lag: max(a.res.MaxLag, s.LagMax), LongestOK: a.longestOK, Longest: a.longest, PreStop: s.PreStopSleep, Grace: s.Grace, Signal: s.StopSignal, Lameduck: s.Lameduck,
+		Timeout: s.Timeout}
+	for _, q := range a.tr.Requests {
+		if q.GaveUp == trace.GaveUpBudget && !q.Acked() && !q.Unfinished {
+			m.GaveUpBudget++
+		}
+	}
 	first := true
 	for _, rp := range a.res.Replicas {
 		if rp.SignalSent == 0 || rp.StoppedAtEnd {

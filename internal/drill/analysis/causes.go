@@ -54,6 +54,11 @@ type Measures struct {
 	Grace     time.Duration
 	Signal    string
 	Lameduck  bool
+	// Timeout is the request timeout: with --retry, the whole request's
+	// budget. GaveUpBudget counts the requests whose retries stopped
+	// because that budget ran out (trace.GaveUpBudget).
+	Timeout      time.Duration
+	GaveUpBudget int64
 }
 
 // PreStopNeed is the preStop sleep that covers the lag, given what the

@@ -55,7 +55,15 @@ var chaosCauses = []CauseDef{
 			return []Advice{{Cause: CausePhantomOnKill, Kind: AdviceService, Text: retryAdviceNoKeyText + "; the server must deduplicate by the key so that the retry answers instead of applying twice", Flags: []string{"--retry"}}}
 		}},
 	{Key: CauseFailedForGood, Fails: true,
-		Explanation: "requests still failed after the client's retries: attempts or time budget exhausted, or a failure the retry policy does not retry (a timeout, a 5xx without Retry-After)"},
+		Explanation: "requests still failed after the client's retries: the time budget (--timeout) or the attempts ran out, or the last failure was one the retry policy does not retry (the deadline passing during an attempt, a 5xx without Retry-After); the retry report counts them by why the client stopped",
+		Advice: func(m Measures) []Advice {
+			if m.GaveUpBudget == 0 {
+				return nil
+			}
+			return []Advice{{Cause: CauseFailedForGood, Kind: AdviceService, Text: fmt.Sprintf(
+				"%d requests ran out of their %s budget while no replica could answer: a client gives up sooner than the service recovers from a kill (restart, readiness, endpoint propagation); give requests that may be retried a longer deadline (the drill's --timeout), or recover faster (replicas spread over nodes, a readiness probe that passes sooner)",
+				m.GaveUpBudget, m.Timeout)}}
+		}},
 }
 
 // KillReport is one kill and what it caused.
@@ -93,9 +101,12 @@ type RetryReport struct {
 	// ByReason counts the retried attempts by the policy's reason.
 	ByReason map[string]int64 `json:"by_reason"`
 	// Saved: retried requests that then succeeded; FailedForGood: failed
-	// requests, retried or not.
-	Saved         int64 `json:"saved"`
-	FailedForGood int64 `json:"failed_for_good"`
+	// requests, retried or not; GaveUp counts the failed ones by why the
+	// client stopped retrying (trace.GaveUp*, "not-retried" when the last
+	// failure was not one the policy retries).
+	Saved         int64            `json:"saved"`
+	FailedForGood int64            `json:"failed_for_good"`
+	GaveUp        map[string]int64 `json:"gave_up,omitempty"`
 	// P99Retried is the p99 latency of the retried requests (first
 	// attempt to last answer); MaxRetried their maximum.
 	P99Retried time.Duration `json:"p99_retried"`
@@ -295,6 +306,14 @@ func (a *analyzer) chaosReport() {
 		}
 		if !q.Acked() {
 			rr.FailedForGood++
+			why := q.GaveUp
+			if why == "" {
+				why = "not-retried"
+			}
+			if rr.GaveUp == nil {
+				rr.GaveUp = map[string]int64{}
+			}
+			rr.GaveUp[why]++
 		}
 		if len(q.Retried) == 0 {
 			continue

@@ -282,3 +282,35 @@ func TestDuplicateNotTiedToKillWhenRolloutCutToo(t *testing.T) {
 		t.Fatalf("kill %+v: r4 carried no connection, the duplicate is the kill's", k)
 	}
 }
+
+// TestGaveUpOnBudget: the retry report counts the failed requests by why
+// the client stopped, and a request whose retries ran out of time gets
+// advice naming the budget; without one, failed-after-retries has none.
+func TestGaveUpOnBudget(t *testing.T) {
+	tr := chaosTrace()
+	tr.Settings.Timeout = 5 * time.Second
+	tr.Requests[4].GaveUp = trace.GaveUpBudget // x-5
+	r := Analyze(tr)
+	want := map[string]int64{trace.GaveUpBudget: 1, "not-retried": 3}
+	if r.Retry == nil || !reflect.DeepEqual(r.Retry.GaveUp, want) {
+		t.Fatalf("retry report %+v, want gave_up %v", r.Retry, want)
+	}
+	var text string
+	for _, a := range r.Advice {
+		if a.Cause == CauseFailedForGood {
+			text = a.Text
+		}
+	}
+	if !strings.HasPrefix(text, "1 requests ran out of their 5s budget") || !strings.Contains(text, "--timeout") {
+		t.Errorf("advice for %s: %q, want the budget named", CauseFailedForGood, text)
+	}
+	checkInvariants(t, tr, r)
+
+	tr = chaosTrace()
+	tr.Requests[4].GaveUp = trace.GaveUpAttempts
+	for _, a := range Analyze(tr).Advice {
+		if a.Cause == CauseFailedForGood {
+			t.Errorf("advice for %s without a request out of budget: %q", CauseFailedForGood, a.Text)
+		}
+	}
+}

@@ -334,7 +334,7 @@ func (r *Recorder) Requests(recs []podload.Record) []trace.Request {
 	for _, q := range recs {
 		start := r.since(q.Start)
 		tq := trace.Request{Seq: q.Seq, ID: q.ID, Start: start, End: start + q.Latency, Code: q.Code,
-			Error: q.Err, Local: q.Local, Reused: q.Reused, DialFail: q.DialFail}
+			Error: q.Err, Local: q.Local, Reused: q.Reused, DialFail: q.DialFail, GaveUp: q.GaveUp}
 		if tq.End == 0 {
 			tq.End = 1 // answered: End 0 would mean unfinished
 		}

@@ -28,10 +28,16 @@ func TestRecorderRequestsAttempts(t *testing.T) {
 					Local: "10.244.0.9:40002", Conn: 2, Pod: "web-a"}, // no reason: written as "unknown"
 			}},
 		{Seq: 2, ID: "r-2", Start: at(2), Latency: time.Millisecond, Code: 200, Local: "10.244.0.9:40003", Conn: 3, Pod: "web-b"},
+		{Seq: 3, ID: "r-3", Start: at(3), Latency: 5 * time.Second, Err: "dial tcp 10.96.0.20:80: i/o timeout", Class: "timeout", DialFail: true,
+			GaveUp: trace.GaveUpBudget, Attempts: []podload.Attempt{{Start: at(3), Latency: time.Second, Err: "dial tcp 10.96.0.20:80: i/o timeout",
+				Class: "timeout", DialFail: true, Reason: "unprocessed"}}},
 	}
 	got := rec.Requests(recs)
-	if len(got) != 2 || got[1].Retried != nil {
-		t.Fatalf("requests %+v: want 2, the second without attempts", got)
+	if len(got) != 3 || got[1].Retried != nil {
+		t.Fatalf("requests %+v: want 3, the second without attempts", got)
+	}
+	if got[2].GaveUp != trace.GaveUpBudget || len(got[2].Retried) != 1 || got[2].Retried[0].Transport != trace.TransportTimeout {
+		t.Errorf("r-3: %+v: want a timed-out dial retried, given up on the time budget", got[2])
 	}
 	q := got[0]
 	if q.Start != time.Second || q.End != 2500*time.Millisecond || !q.Acked() || q.Local != "10.244.0.9:40003" {

@@ -33,7 +33,16 @@ func Chaos(w io.Writer, r *analysis.Result) {
 		if rr.Requests > 0 {
 			lat = fmt.Sprintf("; retried requests p99 %s, max %s", ms(rr.P99Retried), ms(rr.MaxRetried))
 		}
-		Wrap(w, "  retries: ", "    ", fmt.Sprintf("%d requests retried with their Idempotency-Key, %d extra attempts%s; %d succeeded after a retry, %d failed for good%s",
-			rr.Requests, rr.Attempts, by, rr.Saved, rr.FailedForGood, lat))
+		var gave []string
+		for k, v := range rr.GaveUp {
+			gave = append(gave, fmt.Sprintf("%s %d", k, v))
+		}
+		sort.Strings(gave)
+		why := ""
+		if len(gave) > 0 {
+			why = " (stopped on: " + strings.Join(gave, ", ") + ")"
+		}
+		Wrap(w, "  retries: ", "    ", fmt.Sprintf("%d requests retried with their Idempotency-Key, %d extra attempts%s; %d succeeded after a retry, %d failed for good%s%s",
+			rr.Requests, rr.Attempts, by, rr.Saved, rr.FailedForGood, why, lat))
 	}
 }

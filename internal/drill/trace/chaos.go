@@ -31,6 +31,14 @@ type Chaos struct {
 	Kills       []Kill        `json:"kills"`
 }
 
+// Why the client stopped retrying a request (Request.GaveUp).
+const (
+	GaveUpBudget     = "time-budget"          // the next wait would end past the request timeout
+	GaveUpAttempts   = "attempts"             // the policy's cap on attempts
+	GaveUpRetryAfter = "retry-after-too-long" // a 503 asked for a longer wait than the policy honours
+	GaveUpOther      = "other"                // the body could not be rewound
+)
+
 // Attempt is one attempt of a request that the client retried (--retry):
 // it failed in a way the retry policy retries, and the request was sent
 // again with the same Idempotency-Key.

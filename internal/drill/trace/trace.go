@@ -260,6 +260,11 @@ type Request struct {
 	// (--retry): Start and End span every attempt, the other fields
 	// above are the last attempt's.
 	Retried []Attempt `json:"retried,omitempty"`
+	// GaveUp is why the client stopped retrying a request whose last
+	// attempt still failed in a way the policy retries (GaveUp*); "" when
+	// it was not retried again for another reason (the failure is one the
+	// policy does not retry, or the deadline passed during the attempt).
+	GaveUp string `json:"gave_up,omitempty"`
 }
 
 // Acked reports whether the client saw success (2xx, or gRPC OK).

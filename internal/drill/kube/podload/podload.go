@@ -33,6 +33,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/lameduck-dev/lameduck/internal/drill/loadretry"
 	"github.com/lameduck-dev/lameduck/retry"
 )
 
@@ -54,21 +55,10 @@ type Spec struct {
 	Clients  int           // independent keep-alive pools, requests spread round-robin (default 4)
 	RunID    string        // prefix of the request ids
 	// Retry sends each request's id as its Idempotency-Key and retries
-	// with the retry package's policy (RetryAttempts attempts within
-	// Timeout); every failed attempt is recorded (Record.Attempts).
+	// with the drill's policy (loadretry, within Timeout); every failed
+	// attempt is recorded (Record.Attempts).
 	Retry bool
 }
-
-// The retry policy of Spec.Retry: the local drill's (internal/drill's
-// RetryAttempts, RetryBaseBackoff, RetryMaxBackoff; a test keeps them
-// equal), longer than the retry package's defaults so that the retries
-// outlast the lag during which kube-proxy still routes to a killed pod.
-// The time budget is the request timeout.
-const (
-	RetryAttempts    = 10
-	RetryBaseBackoff = 100 * time.Millisecond
-	RetryMaxBackoff  = time.Second
-)
 
 // Record is one request, as written on one output line.
 type Record struct {
@@ -99,6 +89,9 @@ type Record struct {
 	// LastStart is when the last attempt of a retried request began (zero
 	// without Attempts).
 	LastStart time.Time `json:"lastStart,omitzero"`
+	// GaveUp is why the policy stopped retrying a request whose last
+	// attempt failed in a way it retries (trace.GaveUp*; "" otherwise).
+	GaveUp string `json:"gaveUp,omitempty"`
 }
 
 // Attempt is one failed attempt of a retried request.
@@ -163,7 +156,7 @@ func Run(ctx context.Context, spec Spec, w io.Writer) (Summary, error) {
 	var clients []*http.Client
 	var conns atomic.Uint64
 	for range spec.Clients {
-		d := &net.Dialer{Timeout: spec.Timeout, KeepAlive: 30 * time.Second}
+		d := &net.Dialer{Timeout: loadretry.DialTimeout(spec.Retry, spec.Timeout), KeepAlive: 30 * time.Second}
 		dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
 			c, err := d.DialContext(ctx, network, addr)
 			if err != nil {

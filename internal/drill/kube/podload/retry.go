@@ -8,28 +8,27 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lameduck-dev/lameduck/internal/drill/loadretry"
 	"github.com/lameduck-dev/lameduck/retry"
 )
 
-// newRetryTransport returns base with retries (Spec.Retry): the retry
-// package's Transport with the load's policy, sending every attempt
-// through an attemptTransport that records it in the request's attemptLog,
-// and an Observer that writes the policy's reason on each retried attempt.
+// newRetryTransport returns base with retries (Spec.Retry): the drill's
+// policy (loadretry) within timeout, sending every attempt through an
+// attemptTransport that records it in the request's attemptLog, and an
+// Observer that writes the policy's reason on each retried attempt and
+// why it gave up on the last.
 func newRetryTransport(base http.RoundTripper, timeout time.Duration) http.RoundTripper {
-	return retry.New(attemptTransport{base: base}, retry.Options{
-		MaxAttempts: RetryAttempts,
-		BaseBackoff: RetryBaseBackoff,
-		MaxBackoff:  RetryMaxBackoff,
-		MaxElapsed:  timeout,
-		Observer: func(ev retry.Event) {
-			if ev.GiveUp != nil {
-				return // the last attempt: the record's own fields
-			}
-			if lg, ok := ev.Request.Context().Value(attemptLogKey{}).(*attemptLog); ok {
-				lg.setReason(ev.Attempt, ev.Reason.String())
-			}
-		},
-	})
+	return retry.New(attemptTransport{base: base}, loadretry.Options(timeout, func(ev retry.Event) {
+		lg, ok := ev.Request.Context().Value(attemptLogKey{}).(*attemptLog)
+		if !ok {
+			return
+		}
+		if ev.GiveUp != nil {
+			lg.setGaveUp(loadretry.GaveUp(ev.GiveUp))
+			return // the last attempt: the record's own fields
+		}
+		lg.setReason(ev.Attempt, ev.Reason.String())
+	}))
 }
 
 // attemptLogKey is the context key of a request's attemptLog.
@@ -37,8 +36,9 @@ type attemptLogKey struct{}
 
 // attemptLog holds the attempts of one request, in order.
 type attemptLog struct {
-	mu sync.Mutex
-	as []Attempt
+	mu     sync.Mutex
+	as     []Attempt
+	gaveUp string
 }
 
 func (l *attemptLog) add(a Attempt) {
@@ -56,6 +56,13 @@ func (l *attemptLog) setReason(n int, reason string) {
 	}
 }
 
+// setGaveUp records why the policy stopped retrying.
+func (l *attemptLog) setGaveUp(why string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.gaveUp = why
+}
+
 // finish writes the attempts into the request's record: the last one's
 // connection (Local, Reused, Conn; its outcome is the request's, which the
 // caller recorded), and, when there were several, the earlier ones
@@ -68,7 +75,7 @@ func (l *attemptLog) finish(r *Record) {
 		return
 	}
 	last := l.as[n-1]
-	r.Local, r.Reused, r.Conn = last.Local, last.Reused, last.Conn
+	r.Local, r.Reused, r.Conn, r.GaveUp = last.Local, last.Reused, last.Conn, l.gaveUp
 	if n > 1 {
 		r.Attempts = append([]Attempt(nil), l.as[:n-1]...)
 		r.LastStart = last.Start
