@@ -276,7 +276,7 @@ func baseConfig(f *drillFlags) (drill.Config, error) {
 }
 
 func runDrill(ctx context.Context, cmd *cobra.Command, f *drillFlags, args []string) error {
-	if err := retryBudget(cmd, f); err != nil {
+	if err := retryBudget(cmd.Flags()); err != nil {
 		return err
 	}
 	if f.kube.on {

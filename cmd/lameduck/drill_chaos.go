@@ -7,7 +7,6 @@ import (
 	"github.com/lameduck-dev/lameduck/internal/drill"
 	"github.com/lameduck-dev/lameduck/internal/drill/loadretry"
 	"github.com/lameduck-dev/lameduck/internal/drill/trace"
-	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
 
@@ -22,9 +21,9 @@ func chaosFlags(fl *pflag.FlagSet, f *drillFlags) {
 // retryBudget gives --timeout its --retry default when it was not set:
 // with --retry it is the whole request's budget, retries included, and
 // must outlast a killed replica's restart and readiness.
-func retryBudget(cmd *cobra.Command, f *drillFlags) error {
-	if f.retry && !cmd.Flags().Changed("timeout") {
-		return cmd.Flags().Set("timeout", loadretry.DefaultBudget.String())
+func retryBudget(fl *pflag.FlagSet) error {
+	if retry, _ := fl.GetBool("retry"); retry && !fl.Changed("timeout") {
+		return fl.Set("timeout", loadretry.DefaultBudget.String())
 	}
 	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lameduck-dev/lameduck/internal/drill"
+	"github.com/lameduck-dev/lameduck/internal/drill/loadretry"
 	"go.uber.org/goleak"
 )
 
@@ -46,5 +48,27 @@ func TestDrillChaosHelpSaysDuringRollouts(t *testing.T) {
 	}
 	if strings.Contains(help, "after the rollouts, SIGKILL") {
 		t.Fatalf("drill --help still says the kills come after the rollouts")
+	}
+}
+
+// TestRetryBudgetDefault: with --retry, --timeout is the whole request's
+// budget and defaults to loadretry.DefaultBudget; a given --timeout stays,
+// and without --retry the default is the drill's own.
+func TestRetryBudgetDefault(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--retry"}, loadretry.DefaultBudget.String()},
+		{[]string{"--retry", "--timeout", "3s"}, "3s"},
+		{nil, drill.DefaultTimeout.String()},
+	} {
+		fl := newDrillCmd().Flags()
+		if err := fl.Parse(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		if err := retryBudget(fl); err != nil || fl.Lookup("timeout").Value.String() != tc.want {
+			t.Errorf("%v: --timeout %v (%v), want %v", tc.args, fl.Lookup("timeout").Value, err, tc.want)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/lameduck-dev/lameduck/internal/drill/kube/podload"
+	"github.com/lameduck-dev/lameduck/internal/drill/loadretry"
 	"github.com/spf13/cobra"
 )
 
@@ -58,6 +59,9 @@ flags.`,
 			if spec.Timeout <= 0 {
 				return usageError("load: --timeout must be positive, not %s", spec.Timeout)
 			}
+			if spec.Retry && !cmd.Flags().Changed("timeout") {
+				spec.Timeout = loadretry.DefaultBudget
+			}
 			if spec.Clients < 1 || spec.Clients > 256 {
 				return usageError("load: --clients must be 1..256, not %d", spec.Clients)
 			}
@@ -74,7 +78,7 @@ flags.`,
 	f.StringVar(&body, "body", "", "request body")
 	f.IntVar(&spec.Rate, "rate", 200, "requests per second (1..10000)")
 	f.DurationVar(&spec.Duration, "duration", 30*time.Second, "how long to send (at most 1h)")
-	f.DurationVar(&spec.Timeout, "timeout", 2*time.Second, "per-request timeout")
+	f.DurationVar(&spec.Timeout, "timeout", 2*time.Second, "per-request timeout; with --retry the whole request's budget, retries included (then 15s unless given)")
 	f.IntVar(&spec.Clients, "clients", 4, "independent keep-alive connection pools (1..256)")
 	f.StringVar(&spec.RunID, "run-id", "load", "prefix of the X-Request-Id values")
 	f.BoolVar(&spec.Retry, "retry", false, "send each request's id as Idempotency-Key and retry a lost connection, a refused or timed-out dial (1s dial timeout) or 503 + Retry-After within --timeout, recording every attempt")
