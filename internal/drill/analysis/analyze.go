@@ -35,6 +35,9 @@ func Analyze(tr *trace.Trace) *Result {
 		res.Rollouts = []trace.Rollout{}
 	}
 	a := &analyzer{tr: tr, res: res, reps: map[string]map[string]bool{}, counts: map[string]int64{}, evidence: map[string][]string{}}
+	if tr.Backend == "kube" {
+		a.noEndpoint = noReadyEndpoint(tr.Views)
+	}
 	a.replicas()
 	a.requests()
 	a.lag()
@@ -60,6 +63,9 @@ type analyzer struct {
 	reps     map[string]map[string]bool
 	evidence map[string][]string
 	cs       *chaosState // --chaos kills (chaos.go)
+	// noEndpoint: the spans of a --kube run without a ready endpoint
+	// (noendpoint.go).
+	noEndpoint []interval
 }
 
 func (a *analyzer) add(key, replica string, n int64) {
@@ -212,6 +218,13 @@ func (a *analyzer) requests() {
 			f.Cause = CauseNoEndpoint
 		}
 		f.Cause = a.chaosCause(q, &f, lc, f.Cause)
+		if tr.Backend == "kube" && c == nil && !q.Reused && q.Local == "" && (f.Cause == CauseOther || f.Cause == CauseTimeout) &&
+			(class == ClassRefused || class == ClassTimeout) && duringNoEndpoint(a.noEndpoint, q.Start, q.End) {
+			// A new connection that never got established while the
+			// Service had no ready endpoint: kube-proxy REJECTed it
+			// (or the kernel dropped the SYN, its ICMP rate limit spent).
+			f.Cause = CauseNoEndpoint
+		}
 		if f.Cause == CauseOther && c == nil && !q.Reused && tr.Backend == "kube" {
 			f.Cause = CausePodUnknown
 		}

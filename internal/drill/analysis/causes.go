@@ -120,9 +120,12 @@ var Causes = []CauseDef{
 		Explanation: "requests reached a replica after its listener closed but before the balancer stopped routing to it",
 		Advice:      func(m Measures) []Advice { return prestopAdvice(CauseBalancerLag, m) }},
 	{Key: CauseNoEndpoint, Fails: true,
-		Explanation: "no endpoint was ready: the rollout left the Service without a ready replica, and the balancer dropped connections or sent them to a terminating one (kube-proxy's fallback)",
+		Explanation: "no endpoint was ready: the rollout (or a kill) left the Service without a ready replica, and the balancer refused or dropped new connections or sent them to a terminating one (kube-proxy's fallback); on a cluster kube-proxy REJECTs them, but the kernel sends at most one ICMP error a second per client after a burst of six, so most of those dials hang until the client's timeout instead of being refused",
 		Advice: func(Measures) []Advice {
-			return []Advice{{Cause: CauseNoEndpoint, Kind: AdviceKubernetes, Text: "lower maxUnavailable or make new replicas ready faster; check the readiness probe"}}
+			return []Advice{
+				{Cause: CauseNoEndpoint, Kind: AdviceKubernetes, Text: "keep a ready replica at all times: lower maxUnavailable, spread replicas over nodes, make new replicas ready faster; check the readiness probe"},
+				{Cause: CauseNoEndpoint, Kind: AdviceService, Text: "give clients a connect timeout well below the request deadline (net.Dialer Timeout) and retry refused or timed-out dials, which sent nothing (the retry package does; the drill's --retry)", Flags: []string{"--retry"}},
+			}
 		}},
 	{Key: CauseGraceKill, Fails: true,
 		Explanation: "requests were in flight when the replica was SIGKILLed at the grace deadline"},

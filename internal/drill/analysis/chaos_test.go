@@ -130,10 +130,15 @@ func TestAnalyzeRecordedChaosTraces(t *testing.T) {
 		// drill --kube --chaos 1 --chaos-scope node on the single-node
 		// cluster of scripts/kube, during the rollout: all three pods of
 		// the workload SIGKILLed at once by the agent pod, restarted in
-		// place (POD#1) or deleted by the rollout.
+		// place (POD#1) or deleted by the rollout. Crashsafe's pods
+		// (readiness failureThreshold 1) left the Service without a ready
+		// endpoint from 0.75s after the kill: the 28 refusals then are
+		// no-endpoint; the 24 before it (kube-proxy still routing to the
+		// dead pods) stay pod-unknown. Naive's (failureThreshold 3) were
+		// restarted before their endpoints went unready.
 		{"KubeChaosNodeKill-naive", false, map[string]int64{CausePodUnknown: 44, CauseLostAtExit: 12, CauseNonZeroExit: 1,
 			CauseChaosKill: 3, CauseKilledInFlight: 3, CauseLostOnKill: 50}},
-		{"KubeChaosNodeKill-crashsafe", false, map[string]int64{CausePodUnknown: 52, CauseChaosKill: 3, CauseKilledInFlight: 23}},
+		{"KubeChaosNodeKill-crashsafe", false, map[string]int64{CausePodUnknown: 24, CauseNoEndpoint: 28, CauseChaosKill: 3, CauseKilledInFlight: 23}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.trace, func(t *testing.T) {
