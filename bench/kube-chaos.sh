@@ -10,8 +10,8 @@
 # Variants: naive, lameduck + retries, crashsafe, crashsafe + retries (the
 # Deployments of scripts/kube/manifests/demo.yaml). Per run: exit code,
 # requests sent and failed, acknowledged writes lost (at the SIGKILL / at a
-# deleted pod's exit), duplicated, requests failed in flight at the kill or
-# on a new connection no pod answered, retried requests and attempts tied
+# deleted pod's exit), duplicated, requests failed in flight at the kill, on
+# a new connection no pod answered, or while no endpoint was ready, retried requests and attempts tied
 # to the kill, p99 of all requests and of the retried ones, pods killed.
 # Needs jq and the cluster; each run takes about 30 s.
 set -euo pipefail
@@ -29,8 +29,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 go build -o "$tmp/lameduck" ./cmd/lameduck
 
-echo "| variant | seed | exit | sent | failed | lost at SIGKILL | lost at exit | duplicated | in flight at SIGKILL | pod unknown | retried (kill) | p99 | p99 retried | pods killed |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| variant | seed | exit | sent | failed | lost at SIGKILL | lost at exit | duplicated | in flight at SIGKILL | pod unknown | no endpoint | retried (kill) | p99 | p99 retried | pods killed |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for seed in $SEEDS; do
 	for run in naive:counter-naive: lameduck+retry:counter-lameduck:--retry crashsafe:counter-crashsafe: crashsafe+retry:counter-crashsafe:--retry; do
 		IFS=: read -r variant deploy extra <<<"$run"
@@ -46,7 +46,7 @@ for seed in $SEEDS; do
 		[ -n "$KEEP" ] && cp "$tmp/r.json" "$KEEP/kube-chaos-$variant-$seed.json"
 		jq -r --arg v "$variant" --arg s "$seed" --arg c "$code" '.runs[0] as $x |
 			def cause($k): ([$x.causes[] | select(.key == $k) | .count] | add // 0);
-			"| \($v) | \($s) | \($c) | \($x.load.sent) | \($x.load.failed) | \(cause("acknowledged-write-lost-at-sigkill")) | \(cause("acknowledged-write-lost-at-exit")) | \($x.ledger.duplicated) | \(cause("in-flight-at-sigkill")) | \(cause("new-connection-failed-pod-unknown")) | \([$x.chaos.kills[].retried] | add // 0) | \($x.load.latency.p99 / 1e6 | floor) ms | \(if $x.retry and $x.retry.requests > 0 then "\($x.retry.p99_retried / 1e6 | floor) ms" else "-" end) | \([$x.chaos.kills[].replicas | length] | add // 0) |"' "$tmp/r.json"
+			"| \($v) | \($s) | \($c) | \($x.load.sent) | \($x.load.failed) | \(cause("acknowledged-write-lost-at-sigkill")) | \(cause("acknowledged-write-lost-at-exit")) | \($x.ledger.duplicated) | \(cause("in-flight-at-sigkill")) | \(cause("new-connection-failed-pod-unknown")) | \(cause("no-endpoint")) | \([$x.chaos.kills[].retried] | add // 0) | \($x.load.latency.p99 / 1e6 | floor) ms | \(if $x.retry and $x.retry.requests > 0 then "\($x.retry.p99_retried / 1e6 | floor) ms" else "-" end) | \([$x.chaos.kills[].replicas | length] | add // 0) |"' "$tmp/r.json"
 		rm -f "$tmp/r.json"
 	done
 done
