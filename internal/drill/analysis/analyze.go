@@ -523,10 +523,8 @@ func (a *analyzer) measures() Measures {
 	s := a.tr.Settings
 	m := Measures{Lag: max(a.res.MaxLag, s.LagMax), LongestOK: a.longestOK, Longest: a.longest, PreStop: s.PreStopSleep, Grace: s.Grace, Signal: s.StopSignal, Lameduck: s.Lameduck,
 		Timeout: s.Timeout}
-	for _, q := range a.tr.Requests {
-		if q.GaveUp == trace.GaveUpBudget && !q.Acked() && !q.Unfinished {
-			m.GaveUpBudget++
-		}
+	if a.res.Retry != nil {
+		m.GaveUpBudget = a.res.Retry.GaveUp[trace.GaveUpBudget]
 	}
 	first := true
 	for _, rp := range a.res.Replicas {

@@ -56,7 +56,7 @@ type Measures struct {
 	Lameduck  bool
 	// Timeout is the request timeout: with --retry, the whole request's
 	// budget. GaveUpBudget counts the requests whose retries stopped
-	// because that budget ran out (trace.GaveUpBudget).
+	// because that budget ran out (RetryReport.GaveUp[trace.GaveUpBudget]).
 	Timeout      time.Duration
 	GaveUpBudget int64
 }

@@ -8,7 +8,10 @@ import (
 
 	"github.com/lameduck-dev/lameduck/internal/drill/trace"
 	"github.com/lameduck-dev/lameduck/retry"
+	"go.uber.org/goleak"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestGaveUp(t *testing.T) {
 	for err, want := range map[error]string{

@@ -20,29 +20,28 @@ func Chaos(w io.Writer, r *analysis.Result) {
 		}
 	}
 	if rr := r.Retry; rr != nil {
-		var reasons []string
-		for k, v := range rr.ByReason {
-			reasons = append(reasons, fmt.Sprintf("%s %d", k, v))
+		by, why, lat := "", "", ""
+		if l := countList(rr.ByReason); l != "" {
+			by = " (" + l + ")"
 		}
-		sort.Strings(reasons)
-		by := ""
-		if len(reasons) > 0 {
-			by = " (" + strings.Join(reasons, ", ") + ")"
+		if l := countList(rr.GaveUp); l != "" {
+			why = " (stopped on: " + l + ")"
 		}
-		lat := ""
 		if rr.Requests > 0 {
 			lat = fmt.Sprintf("; retried requests p99 %s, max %s", ms(rr.P99Retried), ms(rr.MaxRetried))
-		}
-		var gave []string
-		for k, v := range rr.GaveUp {
-			gave = append(gave, fmt.Sprintf("%s %d", k, v))
-		}
-		sort.Strings(gave)
-		why := ""
-		if len(gave) > 0 {
-			why = " (stopped on: " + strings.Join(gave, ", ") + ")"
 		}
 		Wrap(w, "  retries: ", "    ", fmt.Sprintf("%d requests retried with their Idempotency-Key, %d extra attempts%s; %d succeeded after a retry, %d failed for good%s%s",
 			rr.Requests, rr.Attempts, by, rr.Saved, rr.FailedForGood, why, lat))
 	}
+}
+
+// countList writes counts by name as "a 1, b 2", sorted by name; "" when
+// there are none.
+func countList(m map[string]int64) string {
+	parts := make([]string, 0, len(m))
+	for k, v := range m {
+		parts = append(parts, fmt.Sprintf("%s %d", k, v))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ", ")
 }
