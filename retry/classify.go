@@ -81,6 +81,7 @@ const (
 
 // classify says whether err, returned before any response byte arrived,
 // is a retryable transport failure.
+//
 // The Transport only asks while the request's context is live, so a dial
 // timeout here is the Dialer's own (its Timeout or Deadline), not the
 // request's deadline.
@@ -105,7 +106,7 @@ func classify(err error) Reason {
 			// ready endpoint.
 			return ReasonUnprocessed
 		}
-		return ReasonNone // DNS, TLS: not a peer that went away
+		return ReasonNone // DNS and other dial errors: not a peer that went away
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return ReasonNone

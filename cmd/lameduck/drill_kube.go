@@ -80,10 +80,10 @@ are fetched (pods/log) into the report.
 --retry works on a cluster as locally: the load pod ('lameduck load --retry')
 sends each request's id as Idempotency-Key and retries a connection lost before
 any response byte, a refused or timed-out dial and 503 + Retry-After until
---timeout (then 15s unless given) runs out; every failed attempt is in the pod's log with its
-connection, so the ledger tells a write lost from a write applied twice on
-retry and from a request that failed for good. Only against a service that
-deduplicates by the key.
+--timeout (then 15s unless given) runs out; every failed attempt is in the
+pod's log with its connection, so the ledger tells a write lost from a write
+applied twice on retry and from a request that failed for good. Only against a
+service that deduplicates by the key.
 
 Prerequisites: a kubeconfig (--kubeconfig, else $KUBECONFIG or ~/.kube/config)
 whose user has the Role of deploy/rbac-drill.yaml in NS (get/patch the

@@ -33,13 +33,13 @@ carries its id as Idempotency-Key ("<X-Request-Id>", an sf-string) and goes
 through the retry package's Transport, as the local drill's --retry: a
 connection lost before any response byte, a refused or timed-out dial (the
 dial timeout is 1s, so a dial whose SYNs go unanswered is made again) and
-503 + Retry-After are retried with full-jitter backoff (100ms doubling up to
-1s) until --timeout, the whole request's budget, runs out. Every failed attempt is kept in the
-request's line ("attempts": start, latency, status or error and its class,
-local address, connection number, X-Lameduck-Pod, the policy's reason), and
-the summary counts the requests retried and their failed attempts. Use it only
-against a service that deduplicates by the key, or every retried write may be
-applied twice.
+503 + Retry-After are retried with full-jitter backoff (100ms doubling up to 1s)
+until --timeout, the whole request's budget, runs out. Every failed attempt is
+kept in the request's line ("attempts": start, latency, status or error and
+its class, local address, connection number, X-Lameduck-Pod, the policy's
+reason), and the summary counts the requests retried and their failed
+attempts. Use it only against a service that deduplicates by the key, or every
+retried write may be applied twice.
 
 Exit status: 0 when the load ran (whatever the requests' outcome), 2 on bad
 flags.`,
